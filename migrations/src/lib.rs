@@ -1,0 +1,29 @@
+//! Broadsheet's database schema as sea-orm migrations; the same code runs on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20260101_000001_create_authors;
+mod m20260101_000002_create_sources;
+mod m20260101_000003_create_tags;
+mod m20260101_000004_create_users;
+mod m20260101_000005_create_articles;
+mod m20260101_000006_create_comments;
+mod m20260101_000007_create_refresh_tokens;
+
+/// Runs Broadsheet's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20260101_000001_create_authors::Migration),
+            Box::new(m20260101_000002_create_sources::Migration),
+            Box::new(m20260101_000003_create_tags::Migration),
+            Box::new(m20260101_000004_create_users::Migration),
+            Box::new(m20260101_000005_create_articles::Migration),
+            Box::new(m20260101_000006_create_comments::Migration),
+            Box::new(m20260101_000007_create_refresh_tokens::Migration),
+        ]
+    }
+}

@@ -1,0 +1,392 @@
+//! Configuration: defaults, then an optional TOML file (`--config`), then the
+//! environment (`DATABASE_URL`, `BROADSHEET_*`). Validated once at start-up;
+//! an invalid value stops the process with one line naming the setting.
+
+use std::{fmt, net::SocketAddr, path::Path, str::FromStr};
+
+use serde::Deserialize;
+
+/// A secret string whose `Debug`/`Display` never print the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// The validated configuration of one process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: `sqlite://PATH?mode=rwc` or `postgres://...`.
+    pub database_url: String,
+    /// `BROADSHEET_BIND`: address to listen on (port 0 picks a free port).
+    pub bind: SocketAddr,
+    /// `BROADSHEET_JWT_SECRET`: HS256 secret, at least 32 bytes; `None` = ephemeral.
+    pub jwt_secret: Option<Secret>,
+    /// `BROADSHEET_SITE_URL`: public base URL of the site, no trailing slash.
+    pub site_url: String,
+    /// `BROADSHEET_ADMIN_EMAIL` / `BROADSHEET_ADMIN_PASSWORD`: first admin, created when no user exists.
+    pub admin_email: Option<String>,
+    pub admin_password: Option<Secret>,
+    /// `BROADSHEET_LOG_LEVEL`: a tracing filter such as `info` or `broadsheet=debug`.
+    pub log_level: String,
+    /// `BROADSHEET_LOG_FORMAT`: `human` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `BROADSHEET_MIGRATE_ON_START`: apply pending migrations at start-up (default true).
+    pub migrate_on_start: bool,
+    /// `BROADSHEET_DB_MAX_CONNECTIONS`: pool size (default 16).
+    pub db_max_connections: u32,
+}
+
+/// Why the configuration was refused: the setting and the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {setting}: {message}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub message: String,
+}
+
+fn bad(setting: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: setting.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The raw, unvalidated settings as read from the TOML file; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    database_url: Option<String>,
+    bind: Option<String>,
+    jwt_secret: Option<String>,
+    site_url: Option<String>,
+    admin_email: Option<String>,
+    admin_password: Option<String>,
+    log_level: Option<String>,
+    log_format: Option<String>,
+    migrate_on_start: Option<toml::Value>,
+    db_max_connections: Option<toml::Value>,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://broadsheet.db?mode=rwc";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_SITE_URL: &str = "http://localhost:8080";
+
+impl Config {
+    /// A configuration with defaults for everything but the database; used by tests
+    /// and as the base that files and the environment override.
+    pub fn with_database(database_url: impl Into<String>) -> Self {
+        Config {
+            database_url: database_url.into(),
+            bind: DEFAULT_BIND.parse().expect("default bind address is valid"),
+            jwt_secret: None,
+            site_url: DEFAULT_SITE_URL.to_string(),
+            admin_email: None,
+            admin_password: None,
+            log_level: "info".into(),
+            log_format: LogFormat::Human,
+            migrate_on_start: true,
+            db_max_connections: 16,
+        }
+    }
+
+    /// Read defaults < TOML file < process environment, and validate.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, |key| std::env::var(key).ok())
+    }
+
+    /// Like [`Config::load`] with an injectable environment (for unit tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let raw = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    bad("--config", format!("cannot read {}: {e}", path.display()))
+                })?;
+                toml::from_str::<RawConfig>(&text).map_err(|e| {
+                    bad(
+                        "--config",
+                        format!("{}: {}", path.display(), e.message().trim()),
+                    )
+                })?
+            }
+            None => RawConfig::default(),
+        };
+        // Environment wins over the file; empty variables count as unset.
+        let env = |key: &str| env(key).filter(|v| !v.trim().is_empty());
+        let toml_scalar = |v: Option<toml::Value>| {
+            v.map(|v| match v {
+                toml::Value::String(s) => s,
+                other => other.to_string(),
+            })
+        };
+
+        let mut cfg = Config::with_database(
+            env("DATABASE_URL")
+                .or(raw.database_url)
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+        );
+        validate_database_url(&cfg.database_url)?;
+
+        if let Some(bind) = env("BROADSHEET_BIND").or(raw.bind) {
+            cfg.bind = resolve_bind(&bind).ok_or_else(|| {
+                bad(
+                    "BROADSHEET_BIND",
+                    format!("{bind:?} is not an address like 127.0.0.1:8080"),
+                )
+            })?;
+        }
+        if let Some(secret) = env("BROADSHEET_JWT_SECRET").or(raw.jwt_secret) {
+            if secret.len() < 32 {
+                return Err(bad(
+                    "BROADSHEET_JWT_SECRET",
+                    format!("must be at least 32 bytes, got {}", secret.len()),
+                ));
+            }
+            cfg.jwt_secret = Some(Secret::new(secret));
+        }
+        if let Some(site) = env("BROADSHEET_SITE_URL").or(raw.site_url) {
+            let site = site.trim_end_matches('/').to_string();
+            if !(site.starts_with("http://") || site.starts_with("https://"))
+                || site.len() <= "https://".len()
+            {
+                return Err(bad(
+                    "BROADSHEET_SITE_URL",
+                    format!("{site:?} is not an http(s) URL"),
+                ));
+            }
+            cfg.site_url = site;
+        }
+        cfg.admin_email = env("BROADSHEET_ADMIN_EMAIL").or(raw.admin_email);
+        cfg.admin_password = env("BROADSHEET_ADMIN_PASSWORD")
+            .or(raw.admin_password)
+            .map(Secret::new);
+        match (&cfg.admin_email, &cfg.admin_password) {
+            (Some(email), Some(_)) if !email.contains('@') => {
+                return Err(bad(
+                    "BROADSHEET_ADMIN_EMAIL",
+                    format!("{email:?} is not an email address"),
+                ));
+            }
+            (Some(_), None) => {
+                return Err(bad(
+                    "BROADSHEET_ADMIN_PASSWORD",
+                    "must be set together with BROADSHEET_ADMIN_EMAIL",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(bad(
+                    "BROADSHEET_ADMIN_EMAIL",
+                    "must be set together with BROADSHEET_ADMIN_PASSWORD",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(pw) = &cfg.admin_password
+            && pw.expose().chars().count() < 8
+        {
+            return Err(bad(
+                "BROADSHEET_ADMIN_PASSWORD",
+                "must be at least 8 characters",
+            ));
+        }
+        if let Some(level) = env("BROADSHEET_LOG_LEVEL").or(raw.log_level) {
+            tracing_subscriber::EnvFilter::try_new(&level).map_err(|e| {
+                bad("BROADSHEET_LOG_LEVEL", format!("{level:?}: {e}"))
+            })?;
+            cfg.log_level = level;
+        }
+        if let Some(format) = env("BROADSHEET_LOG_FORMAT").or(raw.log_format) {
+            cfg.log_format = match format.to_ascii_lowercase().as_str() {
+                "human" | "text" | "pretty" => LogFormat::Human,
+                "json" => LogFormat::Json,
+                _ => {
+                    return Err(bad(
+                        "BROADSHEET_LOG_FORMAT",
+                        format!("{format:?} is not one of human, json"),
+                    ));
+                }
+            };
+        }
+        if let Some(v) = env("BROADSHEET_MIGRATE_ON_START").or(toml_scalar(raw.migrate_on_start)) {
+            cfg.migrate_on_start = parse_bool(&v).ok_or_else(|| {
+                bad("BROADSHEET_MIGRATE_ON_START", format!("{v:?} is not true or false"))
+            })?;
+        }
+        if let Some(v) = env("BROADSHEET_DB_MAX_CONNECTIONS").or(toml_scalar(raw.db_max_connections)) {
+            cfg.db_max_connections = parse_in_range(&v, 1, 1000).ok_or_else(|| {
+                bad(
+                    "BROADSHEET_DB_MAX_CONNECTIONS",
+                    format!("{v:?} is not a whole number from 1 to 1000"),
+                )
+            })?;
+        }
+        Ok(cfg)
+    }
+
+    /// Whether the configured database is SQLite.
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn validate_database_url(url: &str) -> Result<(), ConfigError> {
+    let ok = url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://");
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(
+            "DATABASE_URL",
+            format!(
+                "{} is neither sqlite://PATH nor postgres://...",
+                redact_url(url)
+            ),
+        ))
+    }
+}
+
+/// A database URL with any password replaced by `***`, safe to print.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+fn resolve_bind(value: &str) -> Option<SocketAddr> {
+    if let Ok(addr) = SocketAddr::from_str(value) {
+        return Some(addr);
+    }
+    // Accept `localhost:8080` too.
+    let (host, port) = value.rsplit_once(':')?;
+    if host == "localhost" {
+        return Some(SocketAddr::from(([127, 0, 0, 1], port.parse().ok()?)));
+    }
+    None
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_in_range(v: &str, min: u32, max: u32) -> Option<u32> {
+    v.trim().parse::<u32>().ok().filter(|n| (min..=max).contains(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::load_from(None, |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_localhost_8080() {
+        let cfg = load(&[]).unwrap();
+        assert_eq!(cfg.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(cfg.bind.to_string(), "127.0.0.1:8080");
+        assert!(cfg.migrate_on_start);
+        assert!(cfg.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn each_bad_value_names_its_setting() {
+        for (key, value) in [
+            ("DATABASE_URL", "mysql://x"),
+            ("BROADSHEET_BIND", "not-an-address"),
+            ("BROADSHEET_JWT_SECRET", "too-short"),
+            ("BROADSHEET_SITE_URL", "ftp://example.org"),
+            ("BROADSHEET_LOG_FORMAT", "xml"),
+            ("BROADSHEET_LOG_LEVEL", "info,[[["),
+            ("BROADSHEET_MIGRATE_ON_START", "perhaps"),
+            ("BROADSHEET_DB_MAX_CONNECTIONS", "0"),
+        ] {
+            let err = load(&[(key, value)]).unwrap_err();
+            assert_eq!(err.setting, key, "{key}={value} gave {err}");
+        }
+    }
+
+    #[test]
+    fn admin_email_and_password_come_together() {
+        let err = load(&[("BROADSHEET_ADMIN_EMAIL", "a@example.org")]).unwrap_err();
+        assert_eq!(err.setting, "BROADSHEET_ADMIN_PASSWORD");
+        let cfg = load(&[
+            ("BROADSHEET_ADMIN_EMAIL", "a@example.org"),
+            ("BROADSHEET_ADMIN_PASSWORD", "correct horse"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.admin_email.as_deref(), Some("a@example.org"));
+        assert!(!format!("{cfg:?}").contains("correct horse"));
+    }
+
+    #[test]
+    fn toml_file_is_read_and_environment_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broadsheet.toml");
+        std::fs::write(
+            &path,
+            "bind = \"127.0.0.1:9000\"\nsite_url = \"https://example.org/\"\ndb_max_connections = 4\n",
+        )
+        .unwrap();
+        let cfg = Config::load_from(Some(&path), |k| {
+            (k == "BROADSHEET_BIND").then(|| "127.0.0.1:9100".to_string())
+        })
+        .unwrap();
+        assert_eq!(cfg.bind.port(), 9100);
+        assert_eq!(cfg.site_url, "https://example.org");
+        assert_eq!(cfg.db_max_connections, 4);
+
+        std::fs::write(&path, "colour = \"blue\"\n").unwrap();
+        let err = Config::load_from(Some(&path), |_| None).unwrap_err();
+        assert_eq!(err.setting, "--config");
+        assert!(err.message.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_database_urls() {
+        assert_eq!(
+            redact_url("postgres://bob:hunter2@db:5432/x"),
+            "postgres://bob:***@db:5432/x"
+        );
+        assert_eq!(redact_url("sqlite://a.db"), "sqlite://a.db");
+    }
+}

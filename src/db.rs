@@ -1,0 +1,76 @@
+//! Opening the database: SQLite tuned for a server (WAL, busy timeout, foreign
+//! keys, `synchronous=NORMAL`) or PostgreSQL; migrations at start-up.
+
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+
+use crate::config::{Config, redact_url};
+
+/// Why the database could not be opened: always names `DATABASE_URL`.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open DATABASE_URL {url}: {reason}")]
+pub struct ConnectError {
+    url: String,
+    reason: String,
+}
+
+/// Open a pool for `config.database_url` and check it answers.
+pub async fn connect(config: &Config) -> Result<DatabaseConnection, ConnectError> {
+    let url = config.database_url.clone();
+    let fail = |reason: String| ConnectError {
+        url: redact_url(&url),
+        reason,
+    };
+    let mut opts = ConnectOptions::new(url.clone());
+    opts.max_connections(config.db_max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    if config.is_sqlite() {
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+        });
+    }
+    let db = Database::connect(opts)
+        .await
+        .map_err(|e| fail(describe_db_error(&e)))?;
+    db.ping().await.map_err(|e| fail(describe_db_error(&e)))?;
+    Ok(db)
+}
+
+/// A one-line reason from a sea-orm/sqlx error, without the debug noise.
+fn describe_db_error(err: &sea_orm::DbErr) -> String {
+    let text = err.to_string();
+    let text = text
+        .trim_start_matches("Connection Error: ")
+        .trim_start_matches("Failed to acquire connection from pool: ");
+    text.lines().next().unwrap_or("unknown error").to_string()
+}
+
+/// Apply all pending migrations.
+pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// True when every known migration has been applied (for `/readyz`).
+pub async fn migrations_current(db: &DatabaseConnection) -> Result<bool, sea_orm::DbErr> {
+    Ok(Migrator::get_pending_migrations_read_only(db).await?.is_empty())
+}
+
+/// Round-trip to the database (for `/readyz`).
+pub async fn ping(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    let sql = match db.get_database_backend() {
+        DatabaseBackend::Postgres | DatabaseBackend::Sqlite => "SELECT 1",
+        _ => "SELECT 1",
+    };
+    db.execute_unprepared(sql).await.map(|_| ())
+}

@@ -1,0 +1,6 @@
+//! Validated inputs and pure rules: slugs, body rendering, pagination.
+//! Nothing here touches the database or a transport.
+
+pub mod body;
+pub mod pagination;
+pub mod slug;

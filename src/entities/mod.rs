@@ -1,0 +1,13 @@
+//! sea-orm models, one per table; not API types.
+
+pub mod article;
+pub mod article_author;
+pub mod article_slug;
+pub mod article_tag;
+pub mod author;
+pub mod comment;
+pub mod prelude;
+pub mod refresh_token;
+pub mod source;
+pub mod tag;
+pub mod user;

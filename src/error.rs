@@ -1,0 +1,164 @@
+//! `AppError`: the one error type outside `main`, with exactly one HTTP status,
+//! one REST `code` and one GraphQL `extensions.code` per variant (API.md, "Errors").
+
+use serde::Serialize;
+
+/// One invalid input field, named as the client spelled it (REST snake_case).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// The field, e.g. `per_page` or `title`.
+    pub field: String,
+    /// What is wrong with it, in plain words.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Every failure a request can end in.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Malformed request (unparseable JSON, bad cursor...).
+    #[error("{0}")]
+    BadRequest(String),
+    /// One or more fields are invalid; each is named.
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    /// No credentials (`invalid_token == false`) or bad ones.
+    #[error("{}", if *invalid_token { "the access token is invalid, expired or revoked" } else { "authentication is required" })]
+    Unauthenticated { invalid_token: bool },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{resource} not found")]
+    NotFound { resource: &'static str },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("the request body is larger than the limit")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the database is unavailable; retry shortly")]
+    Unavailable,
+    /// Anything unexpected. Logged with its cause; the client sees a generic detail.
+    #[error("an internal error occurred")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        AppError::Internal(err.into())
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::BadRequest(_) => 400,
+            AppError::Unauthenticated { .. } => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound { .. } => 404,
+            AppError::Conflict(_) => 409,
+            AppError::PreconditionFailed(_) => 412,
+            AppError::PayloadTooLarge => 413,
+            AppError::UnsupportedMediaType(_) => 415,
+            AppError::Validation(_) => 422,
+            AppError::RateLimited { .. } => 429,
+            AppError::Internal(_) => 500,
+            AppError::Unavailable => 503,
+        }
+    }
+
+    /// The REST problem+json `code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Validation(_) => "validation_failed",
+            AppError::Unauthenticated { .. } => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound { .. } => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::PreconditionFailed(_) => "precondition_failed",
+            AppError::PayloadTooLarge => "payload_too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::RateLimited { .. } => "rate_limited",
+            AppError::Unavailable => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// The GraphQL `extensions.code`.
+    pub fn graphql_code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_)
+            | AppError::Validation(_)
+            | AppError::PayloadTooLarge
+            | AppError::UnsupportedMediaType(_) => "BAD_USER_INPUT",
+            AppError::Unauthenticated { .. } => "UNAUTHENTICATED",
+            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::NotFound { .. } => "NOT_FOUND",
+            AppError::Conflict(_) | AppError::PreconditionFailed(_) => "CONFLICT",
+            AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::Unavailable => "UNAVAILABLE",
+            AppError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// Short human title for the status (problem+json `title`).
+    pub fn title(&self) -> &'static str {
+        match self.status() {
+            400 => "Bad Request",
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "Not Found",
+            409 => "Conflict",
+            412 => "Precondition Failed",
+            413 => "Payload Too Large",
+            415 => "Unsupported Media Type",
+            422 => "Unprocessable Content",
+            429 => "Too Many Requests",
+            503 => "Service Unavailable",
+            _ => "Internal Server Error",
+        }
+    }
+
+    /// Log an internal error once, with its cause chain (never shown to clients).
+    pub fn log_if_internal(&self) {
+        if let AppError::Internal(cause) = self {
+            tracing::error!(error = ?cause, "internal error");
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    /// Map database errors at the service boundary: a unique violation is a
+    /// conflict, a lost connection is 503, everything else is internal.
+    fn from(err: sea_orm::DbErr) -> Self {
+        use sea_orm::{DbErr, SqlErr};
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                return AppError::Conflict("a resource with the same unique value already exists".into());
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                return AppError::Conflict("the change conflicts with related resources".into());
+            }
+            _ => {}
+        }
+        match err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => AppError::Unavailable,
+            other => AppError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Broadsheet: a headless content API. `Application::build` opens the
+//! database, applies migrations, binds the listener and reports its address;
+//! `main` and the integration tests both start the server through it.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod graphql;
+pub mod rest;
+pub mod services;
+pub mod state;
+pub mod telemetry;
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+
+use crate::{config::Config, services::users::Bootstrap, state::AppState};
+
+/// Largest request body accepted (API.md: 413 above it).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Why the server could not start; each message is one line naming the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] db::ConnectError),
+    #[error("cannot apply migrations: {0} (set BROADSHEET_MIGRATE_ON_START=false to skip)")]
+    Migrate(sea_orm::DbErr),
+    #[error("cannot listen on {addr} (BROADSHEET_BIND): {reason}")]
+    Bind { addr: SocketAddr, reason: String },
+    #[error("cannot create the first admin (BROADSHEET_ADMIN_EMAIL): {0}")]
+    Bootstrap(error::AppError),
+}
+
+/// A bound, ready-to-serve instance.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connect, migrate (unless disabled), bootstrap the first admin, bind.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let db = db::connect(&config).await?;
+        if config.migrate_on_start {
+            db::migrate_up(&db).await.map_err(StartError::Migrate)?;
+        }
+        match services::users::bootstrap_admin(
+            &db,
+            config.admin_email.as_deref(),
+            config.admin_password.as_ref().map(|p| p.expose()),
+        )
+        .await
+        {
+            Ok(Bootstrap::Generated { email, password }) => {
+                // Deliberately not logged: printed once, to the terminal only.
+                eprintln!(
+                    "No users existed, so an admin was created.\n  email:    {email}\n  password: {password}\nThis password is shown only once."
+                );
+            }
+            Ok(Bootstrap::FromConfig { email }) => {
+                tracing::info!(%email, "created the first admin from BROADSHEET_ADMIN_EMAIL");
+            }
+            Ok(Bootstrap::NotNeeded) => {}
+            Err(e) => return Err(StartError::Bootstrap(e)),
+        }
+        let listener = TcpListener::bind(config.bind).await.map_err(|e| StartError::Bind {
+            addr: config.bind,
+            reason: match e.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    "the address is already in use (is another instance running?)".into()
+                }
+                _ => e.to_string(),
+            },
+        })?;
+        let state = AppState {
+            db,
+            config: Arc::new(config),
+        };
+        let router = router(state.clone());
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve until `shutdown` resolves, then finish in-flight requests and
+    /// close the database pool.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Application {
+            listener,
+            router,
+            state,
+        } = self;
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        let _ = state.db.close().await;
+        Ok(())
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let schema = graphql::schema(state.clone());
+    Router::new()
+        .merge(rest::router())
+        .merge(graphql::router(schema))
+        .fallback(rest::problem::not_found)
+        .method_not_allowed_fallback(rest::problem::method_not_allowed)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,35 @@
+//! `GET /healthz` (the process is up) and `GET /readyz` (the database answers
+//! and every migration is applied).
+
+use axum::{Json, extract::State};
+use serde::Serialize;
+
+use crate::{db, error::AppError, state::AppState};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Status {
+    /// `ok` or `ready`.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// Liveness: answers as long as the process serves requests.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is up", body = Status)))]
+pub async fn healthz() -> Json<Status> {
+    Json(Status { status: "ok" })
+}
+
+/// Readiness: a database round-trip and no pending migrations.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready to serve", body = Status),
+        (status = 503, description = "Database unreachable or migrations pending", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, AppError> {
+    db::ping(&state.db).await.map_err(|_| AppError::Unavailable)?;
+    if !db::migrations_current(&state.db).await.map_err(|_| AppError::Unavailable)? {
+        return Err(AppError::Unavailable);
+    }
+    Ok(Json(Status { status: "ready" }))
+}

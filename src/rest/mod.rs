@@ -1,0 +1,56 @@
+//! The REST transport: `/api/v1/...` JSON routes, `/healthz`, `/readyz` and
+//! `/openapi.yaml`. Handlers translate; the service layer decides.
+
+pub mod articles;
+pub mod dto;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+pub mod problem;
+
+use axum::{
+    Router,
+    http::{HeaderMap, HeaderValue},
+    routing::get,
+};
+
+use crate::{domain::pagination::Page, state::AppState};
+
+/// Every REST route.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.yaml", get(openapi::serve_yaml))
+        .route("/openapi.json", get(openapi::serve_json))
+        .route("/api/v1/articles", get(articles::list_articles))
+}
+
+/// `Link` (first, prev, next, last) and `X-Total-Count` for a page-numbered
+/// list, keeping the request's other query parameters as they were.
+pub fn pagination_headers<T>(headers: &mut HeaderMap, path: &str, query: Option<&str>, page: &Page<T>) {
+    let others: Vec<&str> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("page=") && *p != "page")
+        .collect();
+    let link = |n: u64, rel: &str| {
+        let mut q = others.clone();
+        let page_param = format!("page={n}");
+        q.push(&page_param);
+        format!("<{path}?{}>; rel=\"{rel}\"", q.join("&"))
+    };
+    let last = page.total_pages().max(1);
+    let mut links = vec![link(1, "first")];
+    if page.page > 1 {
+        links.push(link((page.page - 1).min(last), "prev"));
+    }
+    if page.page < last {
+        links.push(link(page.page + 1, "next"));
+    }
+    links.push(link(last, "last"));
+    if let Ok(v) = HeaderValue::from_str(&links.join(", ")) {
+        headers.insert("link", v);
+    }
+    headers.insert("x-total-count", HeaderValue::from(page.total));
+}

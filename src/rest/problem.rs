@@ -1,0 +1,112 @@
+//! `AppError` → `application/problem+json` (RFC 9457) with `code` and, for
+//! validation, `errors: [{field, message}]`.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+use crate::error::{AppError, FieldError};
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The body of every REST error.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "about:blank", "title": "Unprocessable Content", "status": 422,
+    "detail": "the request has invalid fields", "code": "validation_failed",
+    "errors": [{"field": "per_page", "message": "must be a whole number from 1 to 100"}]
+}))]
+pub struct Problem {
+    /// Always `about:blank`: `code` carries the machine-readable meaning.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    /// One of bad_request, unauthorized, forbidden, not_found, conflict,
+    /// precondition_failed, payload_too_large, unsupported_media_type,
+    /// validation_failed, rate_limited, unavailable, method_not_allowed, internal.
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+impl From<&AppError> for Problem {
+    fn from(err: &AppError) -> Self {
+        Problem {
+            kind: "about:blank",
+            title: err.title(),
+            status: err.status(),
+            detail: err.to_string(),
+            code: err.code(),
+            errors: match err {
+                AppError::Validation(fields) => Some(fields.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl Problem {
+    pub fn into_response_with_status(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        (
+            status,
+            [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
+            body,
+        )
+            .into_response()
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log_if_internal();
+        let mut response = Problem::from(&self).into_response_with_status();
+        let headers = response.headers_mut();
+        match &self {
+            AppError::Unauthenticated { invalid_token } => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(if *invalid_token {
+                        "Bearer error=\"invalid_token\""
+                    } else {
+                        "Bearer"
+                    }),
+                );
+            }
+            AppError::RateLimited { retry_after_secs } => {
+                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    headers.insert(header::RETRY_AFTER, v);
+                }
+            }
+            AppError::Unavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+/// 404 for any path no route matches.
+pub async fn not_found() -> AppError {
+    AppError::NotFound { resource: "route" }
+}
+
+/// 405 for a known path with the wrong method.
+pub async fn method_not_allowed() -> Response {
+    Problem {
+        kind: "about:blank",
+        title: "Method Not Allowed",
+        status: 405,
+        detail: "this method is not allowed on this resource".into(),
+        code: "method_not_allowed",
+        errors: None,
+    }
+    .into_response_with_status()
+}
