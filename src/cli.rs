@@ -19,7 +19,11 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "broadsheet", version, about = "A headless content API over REST and GraphQL")]
+#[command(
+    name = "broadsheet",
+    version,
+    about = "A headless content API over REST and GraphQL"
+)]
 pub struct Cli {
     /// Optional TOML file with settings; the environment overrides it.
     #[arg(long, global = true, value_name = "FILE")]
@@ -97,12 +101,16 @@ pub enum SchemaAction {
 }
 
 fn parse_role(value: &str) -> Result<Role, String> {
-    Role::parse(value).ok_or_else(|| format!("{value:?} is not one of admin, editor, author, contributor"))
+    Role::parse(value)
+        .ok_or_else(|| format!("{value:?} is not one of admin, editor, author, contributor"))
 }
 
 /// Run one command to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Some(Command::Schema { action: SchemaAction::Export { dir } }) = &cli.command {
+    if let Some(Command::Schema {
+        action: SchemaAction::Export { dir },
+    }) = &cli.command
+    {
         return export_schema(dir);
     }
     let config = Config::load(cli.config.as_deref())?;
@@ -110,9 +118,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate { action } => migrate(&config, action).await,
-        Command::Users { action: UsersAction::Create { email, role, name } } => {
-            create_user(&config, email, role, name).await
-        }
+        Command::Users {
+            action: UsersAction::Create { email, role, name },
+        } => create_user(&config, email, role, name).await,
         Command::Seed(_) => seed_demo(config).await,
         Command::Schema { .. } => unreachable!("handled before loading the configuration"),
     }
@@ -153,13 +161,22 @@ async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
     let db = db::connect(config).await?;
     match action {
         MigrateAction::Up => {
-            Migrator::up(&db, None).await.map_err(|e| anyhow!("migrate up failed: {e}"))?;
+            Migrator::up(&db, None)
+                .await
+                .map_err(|e| anyhow!("migrate up failed: {e}"))?;
             println!("all migrations applied");
         }
         MigrateAction::Down { steps, all } => {
             let steps = if all { None } else { Some(steps) };
-            Migrator::down(&db, steps).await.map_err(|e| anyhow!("migrate down failed: {e}"))?;
-            println!("rolled back {}", steps.map_or("every migration".to_string(), |n| format!("{n} migration(s)")));
+            Migrator::down(&db, steps)
+                .await
+                .map_err(|e| anyhow!("migrate down failed: {e}"))?;
+            println!(
+                "rolled back {}",
+                steps.map_or("every migration".to_string(), |n| format!(
+                    "{n} migration(s)"
+                ))
+            );
         }
         MigrateAction::Status => {
             for m in Migrator::get_migration_with_status(&db)
@@ -173,7 +190,12 @@ async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_user(config: &Config, email: String, role: Role, name: Option<String>) -> anyhow::Result<()> {
+async fn create_user(
+    config: &Config,
+    email: String,
+    role: Role,
+    name: Option<String>,
+) -> anyhow::Result<()> {
     let password = match std::env::var("BROADSHEET_PASSWORD") {
         Ok(p) if !p.is_empty() => p,
         _ => {
@@ -186,7 +208,9 @@ async fn create_user(config: &Config, email: String, role: Role, name: Option<St
     };
     let db = db::connect(config).await?;
     if config.migrate_on_start {
-        db::migrate_up(&db).await.map_err(|e| anyhow!("cannot apply migrations: {e}"))?;
+        db::migrate_up(&db)
+            .await
+            .map_err(|e| anyhow!("cannot apply migrations: {e}"))?;
     }
     let user = services::users::create(
         &db,
@@ -207,15 +231,21 @@ async fn create_user(config: &Config, email: String, role: Role, name: Option<St
 async fn seed_demo(config: Config) -> anyhow::Result<()> {
     let db = db::connect(&config).await?;
     if config.migrate_on_start {
-        db::migrate_up(&db).await.map_err(|e| anyhow!("cannot apply migrations: {e}"))?;
+        db::migrate_up(&db)
+            .await
+            .map_err(|e| anyhow!("cannot apply migrations: {e}"))?;
     }
     let state = AppState {
         db,
         config: std::sync::Arc::new(config),
     };
     match services::seed::demo(&state).await.map_err(describe)? {
-        SeedOutcome::Created { article_slug } => println!("seeded the demo publication: /api/v1/articles/{article_slug}"),
-        SeedOutcome::AlreadyPresent => println!("the demo publication is already there; nothing changed"),
+        SeedOutcome::Created { article_slug } => {
+            println!("seeded the demo publication: /api/v1/articles/{article_slug}")
+        }
+        SeedOutcome::AlreadyPresent => {
+            println!("the demo publication is already there; nothing changed")
+        }
     }
     Ok(())
 }
@@ -223,8 +253,10 @@ async fn seed_demo(config: Config) -> anyhow::Result<()> {
 fn export_schema(dir: &std::path::Path) -> anyhow::Result<()> {
     let graphql = dir.join("schema.graphql");
     let openapi = dir.join("openapi.yaml");
-    std::fs::write(&graphql, crate::graphql::sdl()).with_context(|| format!("writing {}", graphql.display()))?;
-    std::fs::write(&openapi, crate::rest::openapi::yaml()).with_context(|| format!("writing {}", openapi.display()))?;
+    std::fs::write(&graphql, crate::graphql::sdl())
+        .with_context(|| format!("writing {}", graphql.display()))?;
+    std::fs::write(&openapi, crate::rest::openapi::yaml())
+        .with_context(|| format!("writing {}", openapi.display()))?;
     println!("wrote {} and {}", graphql.display(), openapi.display());
     Ok(())
 }

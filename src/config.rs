@@ -121,9 +121,8 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         let raw = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    bad("--config", format!("cannot read {}: {e}", path.display()))
-                })?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| bad("--config", format!("cannot read {}: {e}", path.display())))?;
                 toml::from_str::<RawConfig>(&text).map_err(|e| {
                     bad(
                         "--config",
@@ -212,9 +211,8 @@ impl Config {
             ));
         }
         if let Some(level) = env("BROADSHEET_LOG_LEVEL").or(raw.log_level) {
-            tracing_subscriber::EnvFilter::try_new(&level).map_err(|e| {
-                bad("BROADSHEET_LOG_LEVEL", format!("{level:?}: {e}"))
-            })?;
+            tracing_subscriber::EnvFilter::try_new(&level)
+                .map_err(|e| bad("BROADSHEET_LOG_LEVEL", format!("{level:?}: {e}")))?;
             cfg.log_level = level;
         }
         if let Some(format) = env("BROADSHEET_LOG_FORMAT").or(raw.log_format) {
@@ -231,10 +229,15 @@ impl Config {
         }
         if let Some(v) = env("BROADSHEET_MIGRATE_ON_START").or(toml_scalar(raw.migrate_on_start)) {
             cfg.migrate_on_start = parse_bool(&v).ok_or_else(|| {
-                bad("BROADSHEET_MIGRATE_ON_START", format!("{v:?} is not true or false"))
+                bad(
+                    "BROADSHEET_MIGRATE_ON_START",
+                    format!("{v:?} is not true or false"),
+                )
             })?;
         }
-        if let Some(v) = env("BROADSHEET_DB_MAX_CONNECTIONS").or(toml_scalar(raw.db_max_connections)) {
+        if let Some(v) =
+            env("BROADSHEET_DB_MAX_CONNECTIONS").or(toml_scalar(raw.db_max_connections))
+        {
             cfg.db_max_connections = parse_in_range(&v, 1, 1000).ok_or_else(|| {
                 bad(
                     "BROADSHEET_DB_MAX_CONNECTIONS",
@@ -303,7 +306,10 @@ fn parse_bool(v: &str) -> Option<bool> {
 }
 
 fn parse_in_range(v: &str, min: u32, max: u32) -> Option<u32> {
-    v.trim().parse::<u32>().ok().filter(|n| (min..=max).contains(n))
+    v.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
 }
 
 #[cfg(test)]

@@ -63,7 +63,9 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
 
 /// True when every known migration has been applied (for `/readyz`).
 pub async fn migrations_current(db: &DatabaseConnection) -> Result<bool, sea_orm::DbErr> {
-    Ok(Migrator::get_pending_migrations_read_only(db).await?.is_empty())
+    Ok(Migrator::get_pending_migrations_read_only(db)
+        .await?
+        .is_empty())
 }
 
 /// Round-trip to the database (for `/readyz`).

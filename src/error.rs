@@ -149,7 +149,9 @@ impl From<sea_orm::DbErr> for AppError {
         use sea_orm::{DbErr, SqlErr};
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {
-                return AppError::Conflict("a resource with the same unique value already exists".into());
+                return AppError::Conflict(
+                    "a resource with the same unique value already exists".into(),
+                );
             }
             Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
                 return AppError::Conflict("the change conflicts with related resources".into());

@@ -72,15 +72,17 @@ impl Application {
             Ok(Bootstrap::NotNeeded) => {}
             Err(e) => return Err(StartError::Bootstrap(e)),
         }
-        let listener = TcpListener::bind(config.bind).await.map_err(|e| StartError::Bind {
-            addr: config.bind,
-            reason: match e.kind() {
-                std::io::ErrorKind::AddrInUse => {
-                    "the address is already in use (is another instance running?)".into()
-                }
-                _ => e.to_string(),
-            },
-        })?;
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|e| StartError::Bind {
+                addr: config.bind,
+                reason: match e.kind() {
+                    std::io::ErrorKind::AddrInUse => {
+                        "the address is already in use (is another instance running?)".into()
+                    }
+                    _ => e.to_string(),
+                },
+            })?;
         let state = AppState {
             db,
             config: Arc::new(config),
@@ -115,9 +117,12 @@ impl Application {
             router,
             state,
         } = self;
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         let _ = state.db.close().await;
         Ok(())
     }

@@ -9,7 +9,9 @@ pub fn init(level: &str, format: LogFormat) {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
-        LogFormat::Human => registry.with(fmt::layer().with_writer(std::io::stderr)).try_init(),
+        LogFormat::Human => registry
+            .with(fmt::layer().with_writer(std::io::stderr))
+            .try_init(),
         LogFormat::Json => registry
             .with(fmt::layer().json().with_writer(std::io::stderr))
             .try_init(),

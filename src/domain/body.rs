@@ -61,7 +61,11 @@ pub fn render(body: &str, format: BodyFormat) -> Rendered {
     };
     let html = sanitize(&raw_html);
     let text = html_to_text(&html);
-    let word_count = text.split_whitespace().count().min(i32::MAX as usize) as i32;
+    let word_count = text
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count()
+        .min(i32::MAX as usize) as i32;
     Rendered {
         html,
         text,
@@ -112,8 +116,25 @@ pub fn derive_excerpt(text: &str) -> String {
 /// breaks, and the entities html5ever's serializer writes are decoded.
 fn html_to_text(html: &str) -> String {
     const BLOCKS: &[&str] = &[
-        "p", "div", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "tr", "ul",
-        "ol", "table", "figure", "figcaption", "hr", "br",
+        "p",
+        "div",
+        "li",
+        "blockquote",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "pre",
+        "tr",
+        "ul",
+        "ol",
+        "table",
+        "figure",
+        "figcaption",
+        "hr",
+        "br",
     ];
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
@@ -175,7 +196,10 @@ mod tests {
     #[test]
     fn markdown_renders_to_paragraphs_and_text() {
         let r = render("Hello *world*.\n\nSecond & last.", BodyFormat::Markdown);
-        assert_eq!(r.html, "<p>Hello <em>world</em>.</p>\n<p>Second &amp; last.</p>\n");
+        assert_eq!(
+            r.html,
+            "<p>Hello <em>world</em>.</p>\n<p>Second &amp; last.</p>\n"
+        );
         assert_eq!(r.text, "Hello world.\n\nSecond & last.");
         assert_eq!(r.word_count, 4);
     }

@@ -36,7 +36,10 @@ impl PageRequest {
             Some(v) => match parse_count(v) {
                 Some(n) if n >= 1 => n,
                 _ => {
-                    errors.push(FieldError::new("page", "must be a whole number of at least 1"));
+                    errors.push(FieldError::new(
+                        "page",
+                        "must be a whole number of at least 1",
+                    ));
                     1
                 }
             },
@@ -128,7 +131,10 @@ mod tests {
 
     #[test]
     fn defaults_are_page_one_of_ten() {
-        assert_eq!(PageRequest::parse(None, None).unwrap(), PageRequest::default());
+        assert_eq!(
+            PageRequest::parse(None, None).unwrap(),
+            PageRequest::default()
+        );
     }
 
     #[test]

@@ -13,7 +13,11 @@ pub fn slugify(text: &str) -> String {
         if word.is_empty() {
             continue;
         }
-        let extra = if slug.is_empty() { word.len() } else { word.len() + 1 };
+        let extra = if slug.is_empty() {
+            word.len()
+        } else {
+            word.len() + 1
+        };
         if slug.len() + extra > MAX_SLUG_LEN {
             if slug.is_empty() {
                 slug.push_str(&word[..MAX_SLUG_LEN]);
@@ -52,7 +56,9 @@ mod tests {
     #[test]
     fn the_reference_title_slugifies_as_wordpress_would() {
         assert_eq!(
-            slugify("Danny Haiphong: China-Russia partnership is a model for global cooperation in the 21st Century"),
+            slugify(
+                "Danny Haiphong: China-Russia partnership is a model for global cooperation in the 21st Century"
+            ),
             "danny-haiphong-china-russia-partnership-is-a-model-for-global-cooperation-in-the-21st-century"
         );
     }
@@ -60,7 +66,10 @@ mod tests {
     #[test]
     fn unicode_and_punctuation_are_transliterated_or_dropped() {
         assert_eq!(slugify("Россия и Китай"), "rossiia-i-kitai");
-        assert_eq!(slugify("“Summit for Democracy” — São Paulo"), "summit-for-democracy-sao-paulo");
+        assert_eq!(
+            slugify("“Summit for Democracy” — São Paulo"),
+            "summit-for-democracy-sao-paulo"
+        );
         assert_eq!(slugify("  !!  "), "");
     }
 

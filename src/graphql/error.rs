@@ -15,8 +15,14 @@ impl ErrorExtensions for AppError {
                     .iter()
                     .map(|f| {
                         let mut obj = async_graphql::indexmap::IndexMap::new();
-                        obj.insert(async_graphql::Name::new("field"), Value::from(camel_case(&f.field)));
-                        obj.insert(async_graphql::Name::new("message"), Value::from(f.message.clone()));
+                        obj.insert(
+                            async_graphql::Name::new("field"),
+                            Value::from(camel_case(&f.field)),
+                        );
+                        obj.insert(
+                            async_graphql::Name::new("message"),
+                            Value::from(f.message.clone()),
+                        );
                         Value::Object(obj)
                     })
                     .collect();

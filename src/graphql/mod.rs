@@ -57,10 +57,7 @@ async fn graphql_post(
 }
 
 /// GraphiQL for a browser (no `query` parameter), else a query over GET.
-async fn graphql_get(
-    State(schema): State<BroadsheetSchema>,
-    RawQuery(raw): RawQuery,
-) -> Response {
+async fn graphql_get(State(schema): State<BroadsheetSchema>, RawQuery(raw): RawQuery) -> Response {
     let raw = raw.unwrap_or_default();
     if !raw.split('&').any(|p| p.starts_with("query=")) {
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
@@ -76,7 +73,10 @@ async fn execute(schema: &BroadsheetSchema, batch: async_graphql::BatchRequest) 
         && ops.len() > MAX_BATCH
     {
         let err = async_graphql::ServerError::new(
-            format!("a batch may hold at most {MAX_BATCH} operations, this one has {}", ops.len()),
+            format!(
+                "a batch may hold at most {MAX_BATCH} operations, this one has {}",
+                ops.len()
+            ),
             None,
         );
         let mut err = err;

@@ -14,7 +14,9 @@ pub struct QueryRoot;
 #[Object]
 impl QueryRoot {
     /// Published articles, newest first. `first`/`last` at most 100.
-    #[graphql(complexity = "first.or(last).unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1")]
+    #[graphql(
+        complexity = "first.or(last).unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1"
+    )]
     async fn articles(
         &self,
         ctx: &Context<'_>,

@@ -54,7 +54,10 @@ pub async fn list_articles(
     let result = articles::list(&state, &Actor::Anonymous, page).await?;
     let mut headers = HeaderMap::new();
     pagination_headers(&mut headers, uri.path(), uri.query(), &result);
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=10"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=10"),
+    );
     let body = ArticleList {
         meta: ListMeta::from(&result),
         data: result.items.iter().map(ArticleDto::from).collect(),

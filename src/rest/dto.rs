@@ -99,7 +99,9 @@ pub enum CommentStatusDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ArticleDto {
     pub id: String,
-    #[schema(example = "danny-haiphong-china-russia-partnership-is-a-model-for-global-cooperation-in-the-21st-century")]
+    #[schema(
+        example = "danny-haiphong-china-russia-partnership-is-a-model-for-global-cooperation-in-the-21st-century"
+    )]
     pub slug: String,
     pub title: String,
     /// The editor's note shown above the body.

@@ -22,6 +22,8 @@ where
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
-            .map_err(|e: QueryRejection| AppError::BadRequest(format!("invalid query string: {}", e.body_text())))
+            .map_err(|e: QueryRejection| {
+                AppError::BadRequest(format!("invalid query string: {}", e.body_text()))
+            })
     }
 }

@@ -27,8 +27,13 @@ pub async fn healthz() -> Json<Status> {
         (status = 503, description = "Database unreachable or migrations pending", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, AppError> {
-    db::ping(&state.db).await.map_err(|_| AppError::Unavailable)?;
-    if !db::migrations_current(&state.db).await.map_err(|_| AppError::Unavailable)? {
+    db::ping(&state.db)
+        .await
+        .map_err(|_| AppError::Unavailable)?;
+    if !db::migrations_current(&state.db)
+        .await
+        .map_err(|_| AppError::Unavailable)?
+    {
         return Err(AppError::Unavailable);
     }
     Ok(Json(Status { status: "ready" }))

@@ -28,7 +28,12 @@ pub fn router() -> Router<AppState> {
 
 /// `Link` (first, prev, next, last) and `X-Total-Count` for a page-numbered
 /// list, keeping the request's other query parameters as they were.
-pub fn pagination_headers<T>(headers: &mut HeaderMap, path: &str, query: Option<&str>, page: &Page<T>) {
+pub fn pagination_headers<T>(
+    headers: &mut HeaderMap,
+    path: &str,
+    query: Option<&str>,
+    page: &Page<T>,
+) {
     let others: Vec<&str> = query
         .unwrap_or("")
         .split('&')

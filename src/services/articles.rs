@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use crate::{
@@ -144,8 +144,16 @@ impl ConnectionArgs {
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
-        let after = self.after.as_deref().map(|c| Cursor::decode("after", c)).transpose()?;
-        let before = self.before.as_deref().map(|c| Cursor::decode("before", c)).transpose()?;
+        let after = self
+            .after
+            .as_deref()
+            .map(|c| Cursor::decode("after", c))
+            .transpose()?;
+        let before = self
+            .before
+            .as_deref()
+            .map(|c| Cursor::decode("before", c))
+            .transpose()?;
         Ok(match (self.last, before) {
             (Some(n), before) => Window {
                 forward: false,
@@ -202,13 +210,17 @@ pub async fn connection(
         use article::Column::{Id, PublishedAt};
         // Newest first: "after" a cursor means older; "before" means newer.
         let beyond = if window.forward {
-            Condition::any()
-                .add(PublishedAt.lt(c.at))
-                .add(Condition::all().add(PublishedAt.eq(c.at)).add(Id.lt(c.id.clone())))
+            Condition::any().add(PublishedAt.lt(c.at)).add(
+                Condition::all()
+                    .add(PublishedAt.eq(c.at))
+                    .add(Id.lt(c.id.clone())),
+            )
         } else {
-            Condition::any()
-                .add(PublishedAt.gt(c.at))
-                .add(Condition::all().add(PublishedAt.eq(c.at)).add(Id.gt(c.id.clone())))
+            Condition::any().add(PublishedAt.gt(c.at)).add(
+                Condition::all()
+                    .add(PublishedAt.eq(c.at))
+                    .add(Id.gt(c.id.clone())),
+            )
         };
         query = query.filter(beyond);
     }
@@ -409,10 +421,20 @@ pub async fn free_slug(db: &impl ConnectionTrait, base: &str) -> Result<String, 
 }
 
 /// Store a new article with its byline and tags (inside the caller's transaction).
-pub async fn insert(db: &impl ConnectionTrait, input: NewArticle) -> Result<article::Model, AppError> {
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    input: NewArticle,
+) -> Result<article::Model, AppError> {
     let rendered = body::render(&input.body, input.body_format);
-    let base = input.slug.clone().unwrap_or_else(|| slug::slugify(&input.title));
-    let base = if base.is_empty() { "article".to_string() } else { base };
+    let base = input
+        .slug
+        .clone()
+        .unwrap_or_else(|| slug::slugify(&input.title));
+    let base = if base.is_empty() {
+        "article".to_string()
+    } else {
+        base
+    };
     let slug = free_slug(db, &base).await?;
     let at = now();
     let id = new_id();

@@ -3,9 +3,7 @@
 //! author, two tags and one approved reader comment. The body text is our own.
 
 use chrono::{TimeZone, Utc};
-use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait};
 
 use crate::{
     domain::body::BodyFormat,
@@ -77,7 +75,9 @@ pub async fn demo(state: &AppState) -> Result<SeedOutcome, AppError> {
         slug: Set(articles::free_author_slug(&txn, "danny-haiphong").await?),
         name: Set("Danny Haiphong".into()),
         title: Set(Some("Co-editor, Friends of Socialist China".into())),
-        bio: Set(Some("Writer and broadcaster on US foreign policy and China.".into())),
+        bio: Set(Some(
+            "Writer and broadcaster on US foreign policy and China.".into(),
+        )),
         avatar_url: Set(None),
         website_url: Set(None),
         created_at: Set(at),
@@ -112,8 +112,15 @@ pub async fn demo(state: &AppState) -> Result<SeedOutcome, AppError> {
     };
 
     let mut tag_ids = Vec::new();
-    for (slug, name) in [("china-russia-relations", "China–Russia relations"), ("multipolarity", "Multipolarity")] {
-        let id = match tag::Entity::find().filter(tag::Column::Slug.eq(slug)).one(&txn).await? {
+    for (slug, name) in [
+        ("china-russia-relations", "China–Russia relations"),
+        ("multipolarity", "Multipolarity"),
+    ] {
+        let id = match tag::Entity::find()
+            .filter(tag::Column::Slug.eq(slug))
+            .one(&txn)
+            .await?
+        {
             Some(t) => t.id,
             None => {
                 let id = new_id();

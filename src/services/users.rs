@@ -5,7 +5,10 @@ use argon2::{
     Argon2, PasswordHasher,
     password_hash::{SaltString, rand_core::OsRng},
 };
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{
+    ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, Set,
+    sea_query::{Expr, Func},
+};
 
 use crate::{
     auth::Role,
@@ -68,12 +71,14 @@ pub async fn create(db: &impl ConnectionTrait, input: NewUser) -> Result<user::M
         return Err(AppError::Validation(errors));
     }
     let taken = user::Entity::find()
-        .filter(sea_orm::sea_query::Expr::cust_with_values("lower(email) = ?", [email.to_lowercase()]))
+        .filter(Expr::expr(Func::lower(Expr::col(user::Column::Email))).eq(email.to_lowercase()))
         .count(db)
         .await?
         > 0;
     if taken {
-        return Err(AppError::Conflict(format!("a user with email {email} already exists")));
+        return Err(AppError::Conflict(format!(
+            "a user with email {email} already exists"
+        )));
     }
     let at = now();
     let display_name = input

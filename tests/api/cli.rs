@@ -1,0 +1,166 @@
+//! The `broadsheet` command line: migrations, users, and start-up failures
+//! that must end in one clear line rather than a panic.
+
+use std::process::Output;
+
+use crate::{
+    both_backends,
+    helpers::{ADMIN_EMAIL, run_cli},
+};
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The process failed with exactly one `error:` line that mentions `needle`.
+fn assert_one_line_failure(o: &Output, needle: &str) {
+    assert!(
+        !o.status.success(),
+        "expected failure, got success: {}",
+        stdout(o)
+    );
+    let err = stderr(o);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(lines[0].contains(needle), "{needle:?} not in {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+both_backends! {
+    async fn migrations_list_roll_back_and_reapply(app) {
+        let status = app.cli(&["migrate", "status"]);
+        assert!(status.status.success(), "{}", stderr(&status));
+        let text = stdout(&status);
+        assert_eq!(text.lines().count(), 7, "{text}");
+        assert!(text.lines().all(|l| l.starts_with("applied")), "{text}");
+
+        let down = app.cli(&["migrate", "down"]);
+        assert!(down.status.success(), "{}", stderr(&down));
+        let text = stdout(&app.cli(&["migrate", "status"]));
+        assert!(text.lines().last().unwrap().starts_with("pending"), "{text}");
+        assert_eq!(app.get("/readyz").await.status(), 503, "readyz must fail with a pending migration");
+
+        let all_down = app.cli(&["migrate", "down", "--all"]);
+        assert!(all_down.status.success(), "{}", stderr(&all_down));
+        assert!(stdout(&app.cli(&["migrate", "status"])).lines().all(|l| l.starts_with("pending")));
+
+        let up = app.cli(&["migrate", "up"]);
+        assert!(up.status.success(), "{}", stderr(&up));
+        assert!(stdout(&app.cli(&["migrate", "status"])).lines().all(|l| l.starts_with("applied")));
+        assert_eq!(app.get("/readyz").await.status(), 200);
+    }
+
+    async fn users_are_created_from_the_cli_and_emails_are_unique_ignoring_case(app) {
+        let made = run_cli(&app.database_url, &["users", "create", "--email", "Editor@Example.org", "--role", "editor"], &[], Some("a long enough password\n"));
+        assert!(made.status.success(), "{}", stderr(&made));
+        assert!(stdout(&made).contains("editor"));
+        let again = run_cli(&app.database_url, &["users", "create", "--email", "editor@example.ORG", "--role", "author"], &[("BROADSHEET_PASSWORD", "another password")], None);
+        assert_one_line_failure(&again, "already exists");
+        // The bootstrap admin exists too, so the same holds for it.
+        let admin = run_cli(&app.database_url, &["users", "create", "--email", &ADMIN_EMAIL.to_uppercase(), "--role", "admin"], &[("BROADSHEET_PASSWORD", "another password")], None);
+        assert_one_line_failure(&admin, "already exists");
+        let short = run_cli(&app.database_url, &["users", "create", "--email", "x@example.org", "--role", "author"], &[("BROADSHEET_PASSWORD", "short")], None);
+        assert_one_line_failure(&short, "password");
+        let role = run_cli(&app.database_url, &["users", "create", "--email", "x@example.org", "--role", "overlord"], &[("BROADSHEET_PASSWORD", "long enough pw")], None);
+        assert!(!role.status.success());
+        assert!(stderr(&role).contains("overlord"));
+    }
+}
+
+#[test]
+fn a_bad_database_url_is_one_line_naming_it() {
+    assert_one_line_failure(
+        &run_cli("mysql://localhost/x", &["serve"], &[], None),
+        "DATABASE_URL",
+    );
+}
+
+#[test]
+fn an_unwritable_sqlite_path_is_one_line_naming_it() {
+    let o = run_cli(
+        "sqlite:///proc/broadsheet-cannot-exist/x.db?mode=rwc",
+        &["serve"],
+        &[],
+        None,
+    );
+    assert_one_line_failure(&o, "DATABASE_URL");
+}
+
+#[test]
+fn an_unreachable_postgres_is_one_line_naming_it_without_the_password() {
+    let o = run_cli(
+        "postgres://postgres:sekrit@127.0.0.1:1/broadsheet",
+        &["serve"],
+        &[],
+        None,
+    );
+    assert_one_line_failure(&o, "DATABASE_URL");
+    assert!(!stderr(&o).contains("sekrit"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_invalid_setting_is_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/x.db?mode=rwc", dir.path().display());
+    for (key, value) in [
+        ("BROADSHEET_BIND", "nowhere"),
+        ("BROADSHEET_JWT_SECRET", "short"),
+        ("BROADSHEET_LOG_FORMAT", "yaml"),
+    ] {
+        assert_one_line_failure(&run_cli(&url, &["serve"], &[(key, value)], None), key);
+    }
+    let cfg = dir.path().join("broadsheet.toml");
+    std::fs::write(&cfg, "bind = 12\n").unwrap();
+    assert_one_line_failure(
+        &run_cli(
+            &url,
+            &["--config", cfg.to_str().unwrap(), "serve"],
+            &[],
+            None,
+        ),
+        "--config",
+    );
+}
+
+#[test]
+fn a_port_in_use_is_one_line_saying_so() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/x.db?mode=rwc", dir.path().display());
+    let o = run_cli(
+        &url,
+        &["serve"],
+        &[
+            ("BROADSHEET_BIND", &addr),
+            ("BROADSHEET_ADMIN_EMAIL", "a@b.c"),
+            ("BROADSHEET_ADMIN_PASSWORD", "long enough pw"),
+        ],
+        None,
+    );
+    assert_one_line_failure(&o, "already in use");
+}
+
+#[test]
+fn schema_export_writes_both_contract_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_cli(
+        "sqlite://unused.db",
+        &["schema", "export", "--dir", dir.path().to_str().unwrap()],
+        &[],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("schema.graphql")).unwrap(),
+        broadsheet::graphql::sdl()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("openapi.yaml")).unwrap(),
+        broadsheet::rest::openapi::yaml()
+    );
+}

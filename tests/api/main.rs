@@ -1,0 +1,10 @@
+//! One integration-test binary: every test talks HTTP to a real server
+//! instance, on SQLite and (when configured) PostgreSQL.
+
+mod helpers;
+
+mod articles;
+mod cli;
+mod contract;
+mod graphql;
+mod operations;
