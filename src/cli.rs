@@ -235,8 +235,11 @@ async fn seed_demo(config: Config) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow!("cannot apply migrations: {e}"))?;
     }
+    let (keys, _) = crate::auth::claims::JwtKeys::from_config(&config)?;
     let state = AppState {
         db,
+        limits: std::sync::Arc::new(crate::state::Limits::from_config(&config)),
+        keys: std::sync::Arc::new(keys),
         config: std::sync::Arc::new(config),
     };
     match services::seed::demo(&state).await.map_err(describe)? {

@@ -2,7 +2,12 @@
 //! environment (`DATABASE_URL`, `BROADSHEET_*`). Validated once at start-up;
 //! an invalid value stops the process with one line naming the setting.
 
-use std::{fmt, net::SocketAddr, path::Path, str::FromStr};
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    str::FromStr,
+};
 
 use serde::Deserialize;
 
@@ -23,6 +28,14 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(***)")
     }
+}
+
+/// The JWT signing algorithm (pinned: tokens in any other are refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    Hs256,
+    EdDsa,
+    Rs256,
 }
 
 /// How log lines are written.
@@ -54,6 +67,28 @@ pub struct Config {
     pub migrate_on_start: bool,
     /// `BROADSHEET_DB_MAX_CONNECTIONS`: pool size (default 16).
     pub db_max_connections: u32,
+    /// `BROADSHEET_JWT_ALGORITHM`: `HS256` (default), `EdDSA` or `RS256`.
+    pub jwt_algorithm: JwtAlgorithm,
+    /// `BROADSHEET_JWT_KID`: key id put in the header of tokens we sign (default `default`).
+    pub jwt_kid: String,
+    /// `BROADSHEET_JWT_PREVIOUS_SECRETS`: `kid=secret,...` still accepted for HS256 verification.
+    pub jwt_previous_secrets: Vec<(String, Secret)>,
+    /// `BROADSHEET_JWT_PRIVATE_KEY_FILE`: PEM signing key for EdDSA/RS256.
+    pub jwt_private_key_file: Option<PathBuf>,
+    /// `BROADSHEET_JWT_PUBLIC_KEYS`: `kid=path.pem,...` verification keys for EdDSA/RS256
+    /// (must include the signing key's public half under `BROADSHEET_JWT_KID`).
+    pub jwt_public_keys: Vec<(String, PathBuf)>,
+    /// `BROADSHEET_JWT_ISSUER` / `BROADSHEET_JWT_AUDIENCE` (default `broadsheet`).
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    /// `BROADSHEET_ACCESS_TOKEN_TTL` seconds (default 900).
+    pub access_token_ttl: u64,
+    /// `BROADSHEET_REFRESH_TOKEN_TTL` seconds (default 30 days).
+    pub refresh_token_ttl: u64,
+    /// `BROADSHEET_LOGIN_FAILURES_PER_MINUTE` per client address and per account (default 5, 0 = off).
+    pub login_failures_per_minute: u32,
+    /// `BROADSHEET_TRUSTED_PROXIES`: CIDRs whose `X-Forwarded-For` is believed (none by default).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Why the configuration was refused: the setting and the reason.
@@ -85,6 +120,17 @@ struct RawConfig {
     log_format: Option<String>,
     migrate_on_start: Option<toml::Value>,
     db_max_connections: Option<toml::Value>,
+    jwt_algorithm: Option<String>,
+    jwt_kid: Option<String>,
+    jwt_previous_secrets: Option<String>,
+    jwt_private_key_file: Option<String>,
+    jwt_public_keys: Option<String>,
+    jwt_issuer: Option<String>,
+    jwt_audience: Option<String>,
+    access_token_ttl: Option<toml::Value>,
+    refresh_token_ttl: Option<toml::Value>,
+    login_failures_per_minute: Option<toml::Value>,
+    trusted_proxies: Option<String>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://broadsheet.db?mode=rwc";
@@ -106,6 +152,17 @@ impl Config {
             log_format: LogFormat::Human,
             migrate_on_start: true,
             db_max_connections: 16,
+            jwt_algorithm: JwtAlgorithm::Hs256,
+            jwt_kid: "default".into(),
+            jwt_previous_secrets: Vec::new(),
+            jwt_private_key_file: None,
+            jwt_public_keys: Vec::new(),
+            jwt_issuer: "broadsheet".into(),
+            jwt_audience: "broadsheet".into(),
+            access_token_ttl: 900,
+            refresh_token_ttl: 30 * 24 * 3600,
+            login_failures_per_minute: 5,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -245,6 +302,106 @@ impl Config {
                 )
             })?;
         }
+        if let Some(v) = env("BROADSHEET_JWT_ALGORITHM").or(raw.jwt_algorithm) {
+            cfg.jwt_algorithm = match v.to_ascii_uppercase().as_str() {
+                "HS256" => JwtAlgorithm::Hs256,
+                "EDDSA" => JwtAlgorithm::EdDsa,
+                "RS256" => JwtAlgorithm::Rs256,
+                _ => {
+                    return Err(bad(
+                        "BROADSHEET_JWT_ALGORITHM",
+                        format!("{v:?} is not one of HS256, EdDSA, RS256"),
+                    ));
+                }
+            };
+        }
+        if let Some(v) = env("BROADSHEET_JWT_KID").or(raw.jwt_kid) {
+            cfg.jwt_kid = v;
+        }
+        if let Some(v) = env("BROADSHEET_JWT_PREVIOUS_SECRETS").or(raw.jwt_previous_secrets) {
+            for (kid, secret) in parse_pairs("BROADSHEET_JWT_PREVIOUS_SECRETS", &v)? {
+                if secret.len() < 32 {
+                    return Err(bad(
+                        "BROADSHEET_JWT_PREVIOUS_SECRETS",
+                        format!("the secret for {kid:?} must be at least 32 bytes"),
+                    ));
+                }
+                cfg.jwt_previous_secrets.push((kid, Secret::new(secret)));
+            }
+        }
+        cfg.jwt_private_key_file = env("BROADSHEET_JWT_PRIVATE_KEY_FILE")
+            .or(raw.jwt_private_key_file)
+            .map(PathBuf::from);
+        if let Some(v) = env("BROADSHEET_JWT_PUBLIC_KEYS").or(raw.jwt_public_keys) {
+            cfg.jwt_public_keys = parse_pairs("BROADSHEET_JWT_PUBLIC_KEYS", &v)?
+                .into_iter()
+                .map(|(k, p)| (k, PathBuf::from(p)))
+                .collect();
+        }
+        if cfg.jwt_algorithm != JwtAlgorithm::Hs256 {
+            if cfg.jwt_private_key_file.is_none() {
+                return Err(bad(
+                    "BROADSHEET_JWT_PRIVATE_KEY_FILE",
+                    "is required with an EdDSA or RS256 BROADSHEET_JWT_ALGORITHM",
+                ));
+            }
+            if !cfg.jwt_public_keys.iter().any(|(k, _)| *k == cfg.jwt_kid) {
+                return Err(bad(
+                    "BROADSHEET_JWT_PUBLIC_KEYS",
+                    format!(
+                        "must include the signing key's public half as {}=PATH",
+                        cfg.jwt_kid
+                    ),
+                ));
+            }
+        }
+        if let Some(v) = env("BROADSHEET_JWT_ISSUER").or(raw.jwt_issuer) {
+            cfg.jwt_issuer = v;
+        }
+        if let Some(v) = env("BROADSHEET_JWT_AUDIENCE").or(raw.jwt_audience) {
+            cfg.jwt_audience = v;
+        }
+        if let Some(v) = env("BROADSHEET_ACCESS_TOKEN_TTL").or(toml_scalar(raw.access_token_ttl)) {
+            cfg.access_token_ttl = parse_in_range(&v, 10, 86_400).ok_or_else(|| {
+                bad(
+                    "BROADSHEET_ACCESS_TOKEN_TTL",
+                    format!("{v:?} is not a number of seconds from 10 to 86400"),
+                )
+            })? as u64;
+        }
+        if let Some(v) = env("BROADSHEET_REFRESH_TOKEN_TTL").or(toml_scalar(raw.refresh_token_ttl))
+        {
+            cfg.refresh_token_ttl = parse_in_range(&v, 60, 366 * 86_400).ok_or_else(|| {
+                bad(
+                    "BROADSHEET_REFRESH_TOKEN_TTL",
+                    format!("{v:?} is not a number of seconds from 60 to 31622400"),
+                )
+            })? as u64;
+        }
+        if let Some(v) = env("BROADSHEET_LOGIN_FAILURES_PER_MINUTE")
+            .or(toml_scalar(raw.login_failures_per_minute))
+        {
+            cfg.login_failures_per_minute = parse_in_range(&v, 0, 100_000).ok_or_else(|| {
+                bad(
+                    "BROADSHEET_LOGIN_FAILURES_PER_MINUTE",
+                    format!("{v:?} is not a whole number (0 turns the limit off)"),
+                )
+            })?;
+        }
+        if let Some(v) = env("BROADSHEET_TRUSTED_PROXIES").or(raw.trusted_proxies) {
+            for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let net = item
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        bad(
+                            "BROADSHEET_TRUSTED_PROXIES",
+                            format!("{item:?} is not a CIDR such as 10.0.0.0/8"),
+                        )
+                    })?;
+                cfg.trusted_proxies.push(net);
+            }
+        }
         Ok(cfg)
     }
 
@@ -297,6 +454,23 @@ fn resolve_bind(value: &str) -> Option<SocketAddr> {
     None
 }
 
+/// `a=x,b=y` into pairs; every item needs a non-empty name and value.
+fn parse_pairs(setting: &str, v: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| match item.split_once('=') {
+            Some((k, val)) if !k.trim().is_empty() && !val.trim().is_empty() => {
+                Ok((k.trim().to_string(), val.trim().to_string()))
+            }
+            _ => Err(bad(
+                setting,
+                format!("{item:?} is not of the form name=value"),
+            )),
+        })
+        .collect()
+}
+
 fn parse_bool(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Some(true),
@@ -345,10 +519,39 @@ mod tests {
             ("BROADSHEET_LOG_LEVEL", "info,[[["),
             ("BROADSHEET_MIGRATE_ON_START", "perhaps"),
             ("BROADSHEET_DB_MAX_CONNECTIONS", "0"),
+            ("BROADSHEET_JWT_ALGORITHM", "none"),
+            ("BROADSHEET_JWT_PREVIOUS_SECRETS", "old"),
+            ("BROADSHEET_ACCESS_TOKEN_TTL", "-5"),
+            ("BROADSHEET_REFRESH_TOKEN_TTL", "forever"),
+            ("BROADSHEET_LOGIN_FAILURES_PER_MINUTE", "many"),
+            ("BROADSHEET_TRUSTED_PROXIES", "10.0.0.0/33"),
         ] {
             let err = load(&[(key, value)]).unwrap_err();
             assert_eq!(err.setting, key, "{key}={value} gave {err}");
         }
+    }
+
+    #[test]
+    fn asymmetric_keys_need_a_private_key_and_its_public_half() {
+        let err = load(&[("BROADSHEET_JWT_ALGORITHM", "EdDSA")]).unwrap_err();
+        assert_eq!(err.setting, "BROADSHEET_JWT_PRIVATE_KEY_FILE");
+        let err = load(&[
+            ("BROADSHEET_JWT_ALGORITHM", "EdDSA"),
+            ("BROADSHEET_JWT_PRIVATE_KEY_FILE", "/k.pem"),
+            ("BROADSHEET_JWT_PUBLIC_KEYS", "old=/old.pem"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.setting, "BROADSHEET_JWT_PUBLIC_KEYS");
+        let cfg = load(&[
+            ("BROADSHEET_JWT_ALGORITHM", "EdDSA"),
+            ("BROADSHEET_JWT_KID", "k2"),
+            ("BROADSHEET_JWT_PRIVATE_KEY_FILE", "/k2.pem"),
+            ("BROADSHEET_JWT_PUBLIC_KEYS", "k2=/k2.pub, k1=/k1.pub"),
+            ("BROADSHEET_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.jwt_public_keys.len(), 2);
+        assert_eq!(cfg.trusted_proxies.len(), 2);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod entities;
 pub mod error;
 pub mod graphql;
+pub mod ratelimit;
 pub mod rest;
 pub mod services;
 pub mod state;
@@ -37,6 +38,8 @@ pub enum StartError {
     Bind { addr: SocketAddr, reason: String },
     #[error("cannot create the first admin (BROADSHEET_ADMIN_EMAIL): {0}")]
     Bootstrap(error::AppError),
+    #[error(transparent)]
+    Keys(#[from] auth::claims::KeyError),
 }
 
 /// A bound, ready-to-serve instance.
@@ -49,6 +52,7 @@ pub struct Application {
 impl Application {
     /// Connect, migrate (unless disabled), bootstrap the first admin, bind.
     pub async fn build(config: Config) -> Result<Self, StartError> {
+        let (keys, ephemeral) = auth::claims::JwtKeys::from_config(&config)?;
         let db = db::connect(&config).await?;
         if config.migrate_on_start {
             db::migrate_up(&db).await.map_err(StartError::Migrate)?;
@@ -83,8 +87,16 @@ impl Application {
                     _ => e.to_string(),
                 },
             })?;
+        if ephemeral {
+            tracing::warn!(
+                "BROADSHEET_JWT_SECRET is not set: using a random secret for this process only; \
+                 tokens will not survive a restart or work across instances"
+            );
+        }
         let state = AppState {
             db,
+            limits: Arc::new(state::Limits::from_config(&config)),
+            keys: Arc::new(keys),
             config: Arc::new(config),
         };
         let router = router(state.clone());
@@ -130,13 +142,16 @@ impl Application {
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let schema = graphql::schema(state.clone());
     Router::new()
         .merge(rest::router())
-        .merge(graphql::router(schema))
+        .merge(graphql::router(state.clone()))
         .fallback(rest::problem::not_found)
         .method_not_allowed_fallback(rest::problem::method_not_allowed)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Outside the limit layer, so its bare 413 becomes problem+json too.
+        .layer(axum::middleware::map_response(
+            rest::problem::problem_for_bare_errors,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -4,10 +4,26 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::config::Config;
+use crate::{auth::claims::JwtKeys, config::Config, ratelimit::RateLimiter};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
+    pub keys: Arc<JwtKeys>,
+    pub limits: Arc<Limits>,
+}
+
+/// Per-instance rate limiters.
+pub struct Limits {
+    /// Failed logins, keyed by `ip:<addr>` and by `account:<email>`.
+    pub login_failures: RateLimiter,
+}
+
+impl Limits {
+    pub fn from_config(config: &Config) -> Self {
+        Limits {
+            login_failures: RateLimiter::new(config.login_failures_per_minute),
+        }
+    }
 }

@@ -2,21 +2,27 @@
 //! queries), GraphiQL on a browser GET. Resolvers translate; services decide.
 
 pub mod error;
+pub mod mutation;
 pub mod query;
 pub mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema, http::GraphiQLSource};
+use std::net::SocketAddr;
+
+use async_graphql::{EmptySubscription, ErrorExtensions, Schema, http::GraphiQLSource};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use axum::{
     Router,
-    extract::{RawQuery, State},
+    extract::{ConnectInfo, RawQuery, State},
+    http::HeaderMap,
     response::{Html, IntoResponse, Response},
     routing::get,
 };
 
-use crate::{auth::Actor, error::AppError, state::AppState};
+use crate::{
+    auth::RequestContext, error::AppError, rest::extract::request_context, state::AppState,
+};
 
-pub type BroadsheetSchema = Schema<query::QueryRoot, EmptyMutation, EmptySubscription>;
+pub type BroadsheetSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 12;
@@ -27,7 +33,7 @@ pub const MAX_BATCH: usize = 10;
 
 /// Build the schema once; it is shared by every request.
 pub fn schema(state: AppState) -> BroadsheetSchema {
-    Schema::build(query::QueryRoot, EmptyMutation, EmptySubscription)
+    Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
         .data(state)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
@@ -36,58 +42,82 @@ pub fn schema(state: AppState) -> BroadsheetSchema {
 
 /// The SDL as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(query::QueryRoot, EmptyMutation, EmptySubscription)
+    Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
         .finish()
         .sdl()
 }
 
+#[derive(Clone)]
+struct GraphqlState {
+    schema: BroadsheetSchema,
+    app: AppState,
+}
+
 /// `/graphql` routes.
-pub fn router(schema: BroadsheetSchema) -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
+    let gql = GraphqlState {
+        schema: schema(state.clone()),
+        app: state,
+    };
     Router::new().route(
         "/graphql",
-        get(graphql_get).post(graphql_post).with_state(schema),
+        get(graphql_get).post(graphql_post).with_state(gql),
     )
 }
 
 async fn graphql_post(
-    State(schema): State<BroadsheetSchema>,
+    State(gql): State<GraphqlState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     request: GraphQLBatchRequest,
 ) -> Response {
-    execute(&schema, request.into_inner()).await
+    execute(&gql, &headers, peer, request.into_inner()).await
 }
 
 /// GraphiQL for a browser (no `query` parameter), else a query over GET.
-async fn graphql_get(State(schema): State<BroadsheetSchema>, RawQuery(raw): RawQuery) -> Response {
+async fn graphql_get(
+    State(gql): State<GraphqlState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let raw = raw.unwrap_or_default();
     if !raw.split('&').any(|p| p.starts_with("query=")) {
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
     match async_graphql::http::parse_query_string(&raw) {
-        Ok(request) => execute(&schema, request.into()).await,
+        Ok(request) => execute(&gql, &headers, peer, request.into()).await,
         Err(e) => AppError::BadRequest(format!("invalid GraphQL GET request: {e}")).into_response(),
     }
 }
 
-async fn execute(schema: &BroadsheetSchema, batch: async_graphql::BatchRequest) -> Response {
+/// A whole-request failure as a GraphQL response (200 with `errors`).
+fn request_error(err: AppError) -> Response {
+    let err = err.extend();
+    let server_error = err.into_server_error(async_graphql::Pos::default());
+    let mut server_error = server_error;
+    server_error.locations.clear();
+    GraphQLResponse::from(async_graphql::Response::from_errors(vec![server_error])).into_response()
+}
+
+async fn execute(
+    gql: &GraphqlState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    batch: async_graphql::BatchRequest,
+) -> Response {
     if let async_graphql::BatchRequest::Batch(ops) = &batch
         && ops.len() > MAX_BATCH
     {
-        let err = async_graphql::ServerError::new(
-            format!(
-                "a batch may hold at most {MAX_BATCH} operations, this one has {}",
-                ops.len()
-            ),
-            None,
-        );
-        let mut err = err;
-        err.extensions = Some({
-            let mut ext = async_graphql::ErrorExtensionValues::default();
-            ext.set("code", "BAD_USER_INPUT");
-            ext
-        });
-        let resp = async_graphql::Response::from_errors(vec![err]);
-        return GraphQLResponse::from(resp).into_response();
+        return request_error(AppError::BadRequest(format!(
+            "a batch may hold at most {MAX_BATCH} operations, this one has {}",
+            ops.len()
+        )));
     }
-    let batch = batch.data(Actor::Anonymous);
-    GraphQLResponse::from(schema.execute_batch(batch).await).into_response()
+    let ctx: RequestContext = match request_context(&gql.app, headers, Some(peer)).await {
+        Ok(ctx) => ctx,
+        Err(e) => return request_error(e),
+    };
+    let batch = batch.data(ctx.actor.clone()).data(ctx);
+    GraphQLResponse::from(gql.schema.execute_batch(batch).await).into_response()
 }

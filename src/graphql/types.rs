@@ -220,3 +220,109 @@ impl From<articles::Connection<ArticleView>> for ArticleConnection {
         }
     }
 }
+
+/// A staff role.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::auth::Role")]
+pub enum Role {
+    Admin,
+    Editor,
+    Author,
+    Contributor,
+}
+
+/// An account that logs in (staff only).
+pub struct User(pub crate::entities::user::Model);
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+    async fn role(&self) -> Role {
+        crate::auth::Role::parse(&self.0.role)
+            .unwrap_or(crate::auth::Role::Contributor)
+            .into()
+    }
+    /// The author (byline) this user writes as.
+    async fn author_id(&self) -> Option<ID> {
+        self.0.author_id.clone().map(ID)
+    }
+    /// Inactive users cannot log in.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct UserEdge {
+    pub cursor: String,
+    pub node: User,
+}
+
+/// A window of users.
+#[derive(SimpleObject)]
+pub struct UserConnection {
+    pub edges: Vec<UserEdge>,
+    pub page_info: PageInfo,
+    pub total_count: u64,
+}
+
+impl From<articles::Connection<crate::entities::user::Model>> for UserConnection {
+    fn from(c: articles::Connection<crate::entities::user::Model>) -> Self {
+        let edges: Vec<UserEdge> = c
+            .edges
+            .into_iter()
+            .map(|(cursor, u)| UserEdge {
+                cursor: cursor.encode(),
+                node: User(u),
+            })
+            .collect();
+        UserConnection {
+            page_info: PageInfo {
+                has_next_page: c.has_next_page,
+                has_previous_page: c.has_previous_page,
+                start_cursor: edges.first().map(|e| e.cursor.clone()),
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
+            },
+            edges,
+            total_count: c.total_count,
+        }
+    }
+}
+
+/// Tokens for an authenticated session.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// A JWT for `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Opaque and single-use: exchange it with `refreshToken` for new tokens.
+    pub refresh_token: String,
+}
+
+impl From<crate::services::auth::TokenPair> for AuthPayload {
+    fn from(t: crate::services::auth::TokenPair) -> Self {
+        AuthPayload {
+            access_token: t.access_token,
+            token_type: "Bearer".into(),
+            expires_in: t.expires_in,
+            refresh_token: t.refresh_token,
+        }
+    }
+}

@@ -1,12 +1,22 @@
-//! Extractors whose rejections speak problem+json like every other error.
+//! Extractors whose rejections speak problem+json like every other error:
+//! the caller (`Caller`), query strings (`Query`) and JSON bodies (`Json`).
+
+use std::net::{IpAddr, SocketAddr};
 
 use axum::{
-    extract::{FromRequestParts, rejection::QueryRejection},
-    http::request::Parts,
+    body::Bytes,
+    extract::{
+        ConnectInfo, FromRef, FromRequest, FromRequestParts, Request, rejection::QueryRejection,
+    },
+    http::{HeaderMap, header, request::Parts},
 };
 use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
+use crate::{
+    auth::{self, RequestContext},
+    error::{AppError, FieldError},
+    state::AppState,
+};
 
 /// `axum::extract::Query` with a 400 problem+json rejection.
 pub struct Query<T>(pub T);
@@ -25,5 +35,173 @@ where
             .map_err(|e: QueryRejection| {
                 AppError::BadRequest(format!("invalid query string: {}", e.body_text()))
             })
+    }
+}
+
+/// The caller: anonymous without an `Authorization` header; a bad token is
+/// refused (401) even on public routes.
+pub struct Caller(pub RequestContext);
+
+impl<S> FromRequestParts<S> for Caller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        let ctx = request_context(&state, &parts.headers, peer).await?;
+        Ok(Caller(ctx))
+    }
+}
+
+/// Build the [`RequestContext`] from request headers and the peer address;
+/// shared by the REST extractor and the GraphQL handler.
+pub async fn request_context(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+) -> Result<RequestContext, AppError> {
+    let authorization = match headers.get(header::AUTHORIZATION) {
+        Some(v) => Some(v.to_str().map_err(|_| AppError::Unauthenticated {
+            invalid_token: true,
+        })?),
+        None => None,
+    };
+    let actor = auth::authenticate(state, authorization).await?;
+    let peer = peer.map(|p| p.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(500).collect());
+    Ok(RequestContext {
+        actor,
+        client_ip: auth::client_ip(peer, forwarded, &state.config.trusted_proxies),
+        user_agent,
+    })
+}
+
+/// A JSON body: 415 without a JSON content type, 413 over the size limit,
+/// 400 when it is not JSON at all, 422 naming the field when it is JSON of the
+/// wrong shape (including unknown fields).
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(AppError::UnsupportedMediaType(
+                "the body must be application/json".into(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::BadRequest("the request body could not be read".into())
+            }
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Parse a JSON body into `T` with the error rules above.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(AppError::BadRequest(format!(
+            "the body is not valid JSON: {e}"
+        )));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let message = inner
+            .split(" at line ")
+            .next()
+            .unwrap_or(&inner)
+            .to_string();
+        // serde names an unknown field in its message; report it as the field.
+        let field = if let Some(rest) = message.strip_prefix("unknown field `") {
+            let name = rest.split('`').next().unwrap_or("");
+            // serde_path_to_error already ends the path with the unknown key.
+            if path == "." || !path.ends_with(name) {
+                name.to_string()
+            } else {
+                path
+            }
+        } else if let Some(rest) = message.strip_prefix("missing field `") {
+            rest.split('`').next().unwrap_or("").to_string()
+        } else if path == "." {
+            "body".to_string()
+        } else {
+            path
+        };
+        let message = if message.starts_with("unknown field") {
+            "is not a known field".to_string()
+        } else if message.starts_with("missing field") {
+            "is required".to_string()
+        } else {
+            message
+        };
+        AppError::Validation(vec![FieldError::new(field, message)])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Login {
+        email: String,
+        count: Option<u32>,
+    }
+
+    fn field_of(body: &str) -> String {
+        match parse_json::<Login>(body.as_bytes()) {
+            Err(AppError::Validation(f)) => f[0].field.clone(),
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_400_and_wrong_shapes_name_the_field() {
+        assert!(matches!(
+            parse_json::<Login>(b"{nope"),
+            Err(AppError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Login>(b"\xff\xfe"),
+            Err(AppError::BadRequest(_))
+        ));
+        assert_eq!(field_of(r#"{"email": "a", "extra": 1}"#), "extra");
+        assert_eq!(field_of(r#"{"count": 1}"#), "email");
+        assert_eq!(field_of(r#"{"email": "a", "count": "x"}"#), "count");
+        assert_eq!(field_of("5"), "body");
     }
 }

@@ -2,16 +2,18 @@
 //! `/openapi.yaml`. Handlers translate; the service layer decides.
 
 pub mod articles;
+pub mod auth;
 pub mod dto;
 pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod problem;
+pub mod users;
 
 use axum::{
     Router,
     http::{HeaderMap, HeaderValue},
-    routing::get,
+    routing::{get, post},
 };
 
 use crate::{domain::pagination::Page, state::AppState};
@@ -24,6 +26,29 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.yaml", get(openapi::serve_yaml))
         .route("/openapi.json", get(openapi::serve_json))
         .route("/api/v1/articles", get(articles::list_articles))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/refresh", post(auth::refresh))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route(
+            "/api/v1/users",
+            get(users::list_users).post(users::create_user),
+        )
+        .route("/api/v1/users/me", get(users::get_me))
+        .route("/api/v1/users/me/password", post(users::change_password))
+        .route(
+            "/api/v1/users/{id}",
+            get(users::get_user)
+                .patch(users::update_user)
+                .delete(users::delete_user),
+        )
+}
+
+/// Responses to staff requests must not be stored by any cache.
+pub fn private_no_store(headers: &mut HeaderMap) {
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
 }
 
 /// `Link` (first, prev, next, last) and `X-Total-Count` for a page-numbered

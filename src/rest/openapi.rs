@@ -5,7 +5,31 @@
 use axum::{http::header, response::IntoResponse};
 use utoipa::OpenApi;
 
-use crate::rest::{articles, dto, health, problem};
+use utoipa::{
+    Modify,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+use crate::rest::{articles, auth, dto, health, problem, users};
+
+/// Declares the `bearer` security scheme used by staff operations.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,14 +39,24 @@ use crate::rest::{articles, dto, health, problem};
 Errors are `application/problem+json` with a stable `code`.",
         license(name = "MIT", identifier = "MIT"),
     ),
-    paths(health::healthz, health::readyz, articles::list_articles),
+    modifiers(&BearerAuth),
+    paths(
+        health::healthz, health::readyz, articles::list_articles,
+        auth::login, auth::refresh, auth::logout,
+        users::list_users, users::create_user, users::get_me, users::change_password,
+        users::get_user, users::update_user, users::delete_user,
+    ),
     components(schemas(
         problem::Problem, crate::error::FieldError, dto::ArticleDto, dto::AuthorDto,
         dto::SourceDto, dto::TagDto, dto::ListMeta, dto::ArticleList, dto::CommentStatusDto,
-        health::Status
+        health::Status, auth::LoginRequest, auth::RefreshRequest, auth::TokenResponse,
+        users::UserDto, users::UserList, users::CreateUserRequest, users::UpdateUserRequest,
+        users::ChangePasswordRequest,
     )),
     tags(
         (name = "articles", description = "Published articles"),
+        (name = "auth", description = "Login, token refresh and logout"),
+        (name = "users", description = "Accounts (admin), and the signed-in user"),
         (name = "operations", description = "Health checks"),
     )
 )]

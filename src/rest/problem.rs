@@ -110,3 +110,27 @@ pub async fn method_not_allowed() -> Response {
     }
     .into_response_with_status()
 }
+
+/// Middleware: a bare error response produced below the handlers (e.g. the
+/// body-size layer's 413) is rewritten as problem+json like every other error.
+pub async fn problem_for_bare_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge.into_response(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            AppError::UnsupportedMediaType("the body must be application/json".into())
+                .into_response()
+        }
+        StatusCode::BAD_REQUEST => {
+            AppError::BadRequest("the request could not be read".into()).into_response()
+        }
+        _ => response,
+    }
+}

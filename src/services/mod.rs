@@ -4,6 +4,7 @@
 //! `Result<T, AppError>`; it never sees axum or async-graphql types.
 
 pub mod articles;
+pub mod auth;
 pub mod seed;
 pub mod users;
 

@@ -6,15 +6,18 @@ use argon2::{
     password_hash::{SaltString, rand_core::OsRng},
 };
 use sea_orm::{
-    ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
     sea_query::{Expr, Func},
 };
 
 use crate::{
-    auth::Role,
-    entities::user,
+    auth::{Actor, Role, policy},
+    domain::pagination::{Page, PageRequest},
+    entities::{author, user},
     error::{AppError, FieldError},
     services::{new_id, now},
+    state::AppState,
 };
 
 /// Shortest password accepted.
@@ -100,6 +103,215 @@ pub async fn create(db: &impl ConnectionTrait, input: NewUser) -> Result<user::M
     Ok(user::Entity::insert(model).exec_with_returning(db).await?)
 }
 
+/// Changes to a user; `None` leaves a field as it is. `author_id: Some(None)` unlinks.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub author_id: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+async fn find(db: &impl ConnectionTrait, id: &str) -> Result<user::Model, AppError> {
+    user::Entity::find_by_id(id.to_string())
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound { resource: "user" })
+}
+
+async fn check_author_exists(
+    db: &impl ConnectionTrait,
+    author_id: &Option<String>,
+) -> Result<(), AppError> {
+    if let Some(id) = author_id
+        && author::Entity::find_by_id(id.clone()).count(db).await? == 0
+    {
+        return Err(AppError::validation("author_id", "no author has this id"));
+    }
+    Ok(())
+}
+
+/// All users, oldest first (admin only).
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    page: PageRequest,
+) -> Result<Page<user::Model>, AppError> {
+    policy::require_admin(actor)?;
+    let total = user::Entity::find().count(&state.db).await?;
+    let items = if page.offset() >= total {
+        Vec::new()
+    } else {
+        user::Entity::find()
+            .order_by_asc(user::Column::CreatedAt)
+            .order_by_asc(user::Column::Id)
+            .offset(page.offset())
+            .limit(page.per_page)
+            .all(&state.db)
+            .await?
+    };
+    Ok(Page {
+        items,
+        page: page.page,
+        per_page: page.per_page,
+        total,
+    })
+}
+
+/// One user: admins see anyone, others only themselves.
+pub async fn get(state: &AppState, actor: &Actor, id: &str) -> Result<user::Model, AppError> {
+    let (me, role) = policy::require_staff(actor)?;
+    if me != id && role != Role::Admin {
+        return Err(AppError::Forbidden(
+            "only an admin may see other users".into(),
+        ));
+    }
+    find(&state.db, id).await
+}
+
+/// The signed-in user.
+pub async fn me(state: &AppState, actor: &Actor) -> Result<user::Model, AppError> {
+    let (me, _) = policy::require_staff(actor)?;
+    find(&state.db, me).await
+}
+
+/// Create a user (admin only).
+pub async fn create_as(
+    state: &AppState,
+    actor: &Actor,
+    input: NewUser,
+) -> Result<user::Model, AppError> {
+    policy::require_admin(actor)?;
+    check_author_exists(&state.db, &input.author_id).await?;
+    create(&state.db, input).await
+}
+
+/// Whether some active admin other than `except` exists.
+async fn another_admin_exists(db: &impl ConnectionTrait, except: &str) -> Result<bool, AppError> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Admin.as_str()))
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::Id.ne(except))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// Update a user (admin only). Demoting or deactivating the last active admin
+/// is refused; a password change, deactivation or role change ends the
+/// user's sessions.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    patch: UserPatch,
+) -> Result<user::Model, AppError> {
+    policy::require_admin(actor)?;
+    let mut errors = Vec::new();
+    if let Some(email) = &patch.email
+        && !valid_email(email)
+    {
+        errors.push(FieldError::new("email", "must be an email address"));
+    }
+    if let Some(pw) = &patch.password
+        && pw.chars().count() < MIN_PASSWORD_CHARS
+    {
+        errors.push(FieldError::new(
+            "password",
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    if let Some(name) = &patch.display_name
+        && name.trim().is_empty()
+    {
+        errors.push(FieldError::new("display_name", "must not be empty"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let txn = state.db.begin().await?;
+    let current = find(&txn, id).await?;
+    if let Some(author_id) = &patch.author_id {
+        check_author_exists(&txn, author_id).await?;
+    }
+    let loses_admin = current.role == Role::Admin.as_str()
+        && current.active
+        && (patch.role.is_some_and(|r| r != Role::Admin) || patch.active == Some(false));
+    if loses_admin && !another_admin_exists(&txn, id).await? {
+        return Err(AppError::Conflict(
+            "at least one active admin must remain".into(),
+        ));
+    }
+    if let Some(email) = &patch.email {
+        let taken = user::Entity::find()
+            .filter(
+                Expr::expr(Func::lower(Expr::col(user::Column::Email)))
+                    .eq(email.trim().to_lowercase()),
+            )
+            .filter(user::Column::Id.ne(id))
+            .count(&txn)
+            .await?
+            > 0;
+        if taken {
+            return Err(AppError::Conflict(format!(
+                "a user with email {} already exists",
+                email.trim()
+            )));
+        }
+    }
+    let ends_sessions = patch.password.is_some()
+        || patch.active == Some(false)
+        || patch.role.is_some_and(|r| r.as_str() != current.role);
+    let mut model: user::ActiveModel = current.into();
+    if let Some(email) = patch.email {
+        model.email = Set(email.trim().to_string());
+    }
+    if let Some(pw) = patch.password {
+        model.password_hash = Set(hash_password(&pw)?);
+    }
+    if let Some(name) = patch.display_name {
+        model.display_name = Set(name.trim().to_string());
+    }
+    if let Some(role) = patch.role {
+        model.role = Set(role.as_str().to_string());
+    }
+    if let Some(author_id) = patch.author_id {
+        model.author_id = Set(author_id);
+    }
+    if let Some(active) = patch.active {
+        model.active = Set(active);
+    }
+    model.updated_at = Set(now());
+    let saved = model.update(&txn).await?;
+    if ends_sessions {
+        crate::services::auth::revoke_all_sessions(&txn, &saved.id).await?;
+    }
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Delete a user (admin only); the last active admin cannot be deleted.
+pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
+    policy::require_admin(actor)?;
+    let txn = state.db.begin().await?;
+    let current = find(&txn, id).await?;
+    if current.role == Role::Admin.as_str()
+        && current.active
+        && !another_admin_exists(&txn, id).await?
+    {
+        return Err(AppError::Conflict(
+            "at least one active admin must remain".into(),
+        ));
+    }
+    user::Entity::delete_by_id(id.to_string())
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// How many users exist.
 pub async fn count(db: &impl ConnectionTrait) -> Result<u64, AppError> {
     Ok(user::Entity::find().count(db).await?)
@@ -158,6 +370,71 @@ fn generate_password() -> String {
     (0..20)
         .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
         .collect()
+}
+
+/// Users as a keyset-paginated connection, oldest first (admin only).
+pub async fn connection(
+    state: &AppState,
+    actor: &Actor,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<crate::services::articles::Connection<user::Model>, AppError> {
+    use crate::domain::pagination::Cursor;
+    use crate::services::articles::MAX_CONNECTION_WINDOW;
+    policy::require_admin(actor)?;
+    let limit = match first {
+        None => 50,
+        Some(n) if (0..=MAX_CONNECTION_WINDOW).contains(&n) => n as u64,
+        Some(_) => {
+            return Err(AppError::validation(
+                "first",
+                format!("must be from 0 to {MAX_CONNECTION_WINDOW}"),
+            ));
+        }
+    };
+    let after = after
+        .as_deref()
+        .map(|c| Cursor::decode("after", c))
+        .transpose()?;
+    let total_count = user::Entity::find().count(&state.db).await?;
+    let mut query = user::Entity::find()
+        .order_by_asc(user::Column::CreatedAt)
+        .order_by_asc(user::Column::Id);
+    if let Some(c) = &after {
+        query = query.filter(
+            sea_orm::Condition::any()
+                .add(user::Column::CreatedAt.gt(c.at))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(user::Column::CreatedAt.eq(c.at))
+                        .add(user::Column::Id.gt(c.id.clone())),
+                ),
+        );
+    }
+    let mut rows = if limit == 0 {
+        Vec::new()
+    } else {
+        query.limit(limit + 1).all(&state.db).await?
+    };
+    let has_next_page = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    Ok(crate::services::articles::Connection {
+        edges: rows
+            .into_iter()
+            .map(|u| {
+                (
+                    Cursor {
+                        at: u.created_at,
+                        id: u.id.clone(),
+                    },
+                    u,
+                )
+            })
+            .collect(),
+        has_next_page,
+        has_previous_page: after.is_some(),
+        total_count,
+    })
 }
 
 #[cfg(test)]

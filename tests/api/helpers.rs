@@ -11,6 +11,8 @@ use tokio::sync::oneshot;
 
 pub const ADMIN_EMAIL: &str = "admin@example.test";
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
+/// The HS256 secret test servers sign with, so tests can mint tokens by hand.
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -160,6 +162,7 @@ pub fn test_config(database_url: &str) -> Config {
     config.admin_password = Some(broadsheet::config::Secret::new(ADMIN_PASSWORD));
     config.site_url = "https://site.example".into();
     config.db_max_connections = 5;
+    config.jwt_secret = Some(broadsheet::config::Secret::new(JWT_SECRET));
     config
 }
 
@@ -270,6 +273,91 @@ impl TestApp {
         resp.json().await.expect("a JSON body")
     }
 
+    /// POST a GraphQL operation with an optional bearer token.
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&serde_json::json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request sent");
+        assert_eq!(resp.status().as_u16(), 200, "POST /graphql");
+        resp.json().await.expect("a JSON body")
+    }
+
+    /// Log in over REST and return the token response.
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let resp = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "login as {email}");
+        resp.json().await.unwrap()
+    }
+
+    /// An access token for the bootstrap admin.
+    pub async fn admin_token(&self) -> String {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Create a user with `role` (as the admin) and return (id, email, password).
+    pub async fn create_user(&self, role: &str) -> (String, String, String) {
+        let admin = self.admin_token().await;
+        let email = format!(
+            "{role}-{}@example.test",
+            &broadsheet::services::new_id()[24..]
+        );
+        let password = format!("{role}-password");
+        let resp = self
+            .client
+            .post(self.url("/api/v1/users"))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({"email": email, "password": password, "role": role}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201, "creating a {role}");
+        let body: Value = resp.json().await.unwrap();
+        (body["id"].as_str().unwrap().to_string(), email, password)
+    }
+
+    /// A user of `role` and an access token for them.
+    pub async fn token_for(&self, role: &str) -> (String, String) {
+        let (id, email, password) = self.create_user(role).await;
+        let token = self.login(&email, &password).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (id, token)
+    }
+
+    /// Any request with an optional bearer token and JSON body.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.expect("request sent")
+    }
+
     /// Run the `broadsheet` binary against this app's database.
     pub fn cli(&self, args: &[&str]) -> Output {
         run_cli(&self.database_url, args, &[], None)
@@ -329,4 +417,25 @@ pub async fn assert_problem(resp: reqwest::Response, status: u16, code: &str) ->
         assert!(body[key].is_string(), "problem lacks {key}: {body}");
     }
     body
+}
+
+/// POST a JSON body just over the 1 MiB limit. The server may answer 413 and
+/// close before the client has finished sending; such a transport error is
+/// retried so the test sees the answer.
+pub async fn send_oversized(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Response {
+    let body = format!("{{\"email\": \"{}\"}}", "a".repeat(1024 * 1024 + 1024));
+    for _ in 0..5 {
+        let mut req = app
+            .client
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .body(body.clone());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Ok(resp) = req.send().await {
+            return resp;
+        }
+    }
+    panic!("the oversized request never got an answer");
 }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod articles;
+mod auth;
 mod cli;
 mod contract;
 mod graphql;
