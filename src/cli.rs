@@ -238,6 +238,7 @@ async fn seed_demo(config: Config) -> anyhow::Result<()> {
     let (keys, _) = crate::auth::claims::JwtKeys::from_config(&config)?;
     let state = AppState {
         db,
+        db_statements: Default::default(),
         limits: std::sync::Arc::new(crate::state::Limits::from_config(&config)),
         keys: std::sync::Arc::new(keys),
         config: std::sync::Arc::new(config),

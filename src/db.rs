@@ -1,7 +1,13 @@
 //! Opening the database: SQLite tuned for a server (WAL, busy timeout, foreign
 //! keys, `synchronous=NORMAL`) or PostgreSQL; migrations at start-up.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -54,6 +60,17 @@ fn describe_db_error(err: &sea_orm::DbErr) -> String {
         .trim_start_matches("Connection Error: ")
         .trim_start_matches("Failed to acquire connection from pool: ");
     text.lines().next().unwrap_or("unknown error").to_string()
+}
+
+/// Count every SQL statement the connection runs (for `/metrics` and for the
+/// tests that prove a request's statement count does not grow with its size).
+pub fn count_statements(db: &mut DatabaseConnection) -> Arc<AtomicU64> {
+    let counter = Arc::new(AtomicU64::new(0));
+    let c = counter.clone();
+    db.set_metric_callback(move |_| {
+        c.fetch_add(1, Ordering::Relaxed);
+    });
+    counter
 }
 
 /// Apply all pending migrations.

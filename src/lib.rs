@@ -53,7 +53,8 @@ impl Application {
     /// Connect, migrate (unless disabled), bootstrap the first admin, bind.
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let (keys, ephemeral) = auth::claims::JwtKeys::from_config(&config)?;
-        let db = db::connect(&config).await?;
+        let mut db = db::connect(&config).await?;
+        let db_statements = db::count_statements(&mut db);
         if config.migrate_on_start {
             db::migrate_up(&db).await.map_err(StartError::Migrate)?;
         }
@@ -95,6 +96,7 @@ impl Application {
         }
         let state = AppState {
             db,
+            db_statements,
             limits: Arc::new(state::Limits::from_config(&config)),
             keys: Arc::new(keys),
             config: Arc::new(config),

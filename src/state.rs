@@ -1,6 +1,6 @@
 //! `AppState`: what every request handler and resolver shares; cheap to clone.
 
-use std::sync::Arc;
+use std::sync::{Arc, atomic::AtomicU64};
 
 use sea_orm::DatabaseConnection;
 
@@ -12,6 +12,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub keys: Arc<JwtKeys>,
     pub limits: Arc<Limits>,
+    /// SQL statements run so far by this instance.
+    pub db_statements: Arc<AtomicU64>,
 }
 
 /// Per-instance rate limiters.

@@ -93,35 +93,57 @@ impl<T> Page<T> {
     }
 }
 
-/// A position in a list ordered by (timestamp, id): what GraphQL cursors encode.
+/// A position in a keyset-ordered list: the order it belongs to, the sort
+/// key of the item (a timestamp in microseconds, or text) and its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
-    pub at: DateTime<Utc>,
+    pub order: String,
+    pub key: String,
     pub id: String,
 }
 
 impl Cursor {
-    /// Opaque form: base64url of `v1|<unix micros>|<id>`.
-    pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("v1|{}|{}", self.at.timestamp_micros(), self.id))
+    /// A cursor whose key is an instant.
+    pub fn at(order: &str, at: DateTime<Utc>, id: &str) -> Self {
+        Cursor {
+            order: order.to_string(),
+            key: at.timestamp_micros().to_string(),
+            id: id.to_string(),
+        }
     }
 
-    pub fn decode(field: &str, value: &str) -> Result<Self, AppError> {
-        let invalid = || AppError::validation(field, "is not a cursor returned by this API");
+    /// The key as an instant (for time-ordered lists).
+    pub fn time(&self, field: &str) -> Result<DateTime<Utc>, AppError> {
+        self.key
+            .parse::<i64>()
+            .ok()
+            .and_then(DateTime::from_timestamp_micros)
+            .ok_or_else(|| AppError::validation(field, "is not a cursor returned by this API"))
+    }
+
+    /// Opaque form: base64url of `v1|order|key|id` (the key is last-but-one;
+    /// ids never contain `|`).
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("v1|{}|{}|{}", self.order, self.key, self.id))
+    }
+
+    /// Decode a cursor that must belong to `order`.
+    pub fn decode(field: &str, order: &str, value: &str) -> Result<Self, AppError> {
+        let invalid =
+            || AppError::validation(field, "is not a cursor returned by this API for this order");
         let bytes = URL_SAFE_NO_PAD.decode(value).map_err(|_| invalid())?;
         let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-        let mut parts = text.splitn(3, '|');
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some("v1"), Some(micros), Some(id)) if !id.is_empty() => {
-                let micros: i64 = micros.parse().map_err(|_| invalid())?;
-                let at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
-                Ok(Cursor {
-                    at,
-                    id: id.to_string(),
-                })
-            }
-            _ => Err(invalid()),
+        let rest = text.strip_prefix("v1|").ok_or_else(invalid)?;
+        let (got_order, rest) = rest.split_once('|').ok_or_else(invalid)?;
+        let (key, id) = rest.rsplit_once('|').ok_or_else(invalid)?;
+        if got_order != order || id.is_empty() {
+            return Err(invalid());
         }
+        Ok(Cursor {
+            order: got_order.to_string(),
+            key: key.to_string(),
+            id: id.to_string(),
+        })
     }
 }
 
@@ -163,12 +185,25 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let c = Cursor {
-            at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
-            id: "0190-abc".into(),
+        let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap();
+        let c = Cursor::at("published_at", at, "0190-abc");
+        let back = Cursor::decode("after", "published_at", &c.encode()).unwrap();
+        assert_eq!(back, c);
+        assert_eq!(back.time("after").unwrap(), at);
+        let titled = Cursor {
+            order: "title".into(),
+            key: "A | title".into(),
+            id: "x".into(),
         };
-        assert_eq!(Cursor::decode("after", &c.encode()).unwrap(), c);
-        assert!(Cursor::decode("after", "!!!").is_err());
-        assert!(Cursor::decode("after", &URL_SAFE_NO_PAD.encode("v2|1|x")).is_err());
+        assert_eq!(
+            Cursor::decode("after", "title", &titled.encode()).unwrap(),
+            titled
+        );
+        assert!(
+            Cursor::decode("after", "published_at", &titled.encode()).is_err(),
+            "a cursor of another order"
+        );
+        assert!(Cursor::decode("after", "title", "!!!").is_err());
+        assert!(Cursor::decode("after", "title", &URL_SAFE_NO_PAD.encode("v2|title|a|b")).is_err());
     }
 }

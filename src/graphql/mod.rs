@@ -2,6 +2,7 @@
 //! queries), GraphiQL on a browser GET. Resolvers translate; services decide.
 
 pub mod error;
+pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod types;
@@ -118,6 +119,8 @@ async fn execute(
         Ok(ctx) => ctx,
         Err(e) => return request_error(e),
     };
-    let batch = batch.data(ctx.actor.clone()).data(ctx);
+    // A loader per request: its cache never outlives the request.
+    let counts = loaders::CountLoader::new(loaders::ArticleCounts(gql.app.clone()));
+    let batch = batch.data(ctx.actor.clone()).data(ctx).data(counts);
     GraphQLResponse::from(gql.schema.execute_batch(batch).await).into_response()
 }

@@ -1,15 +1,21 @@
 //! The mutation root: every write goes through a service function.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use chrono::{DateTime, Utc};
 
 use crate::{
     auth::{Actor, RequestContext},
     graphql::{
         error::GqlResultExt,
-        types::{AuthPayload, Role, User},
+        types::{
+            Article, ArticleStatus, AuthPayload, Author, BodyFormat, CommentStatus, Role, Source,
+            Tag, User,
+        },
     },
     services::{
+        articles::{self, ArticleFields, Expected},
         auth,
+        taxonomy::{self, AuthorFields, SourceFields, TagFields},
         users::{self, NewUser, UserPatch},
     },
     state::AppState,
@@ -37,6 +43,119 @@ pub struct UpdateUserInput {
     pub role: Option<Role>,
     pub author_id: MaybeUndefined<ID>,
     pub active: Option<bool>,
+}
+
+/// Article fields; on update omitted fields stay, `null` clears optional ones.
+#[derive(InputObject, Default)]
+pub struct ArticleInput {
+    /// Required on create; at most 300 characters.
+    pub title: Option<String>,
+    /// Generated from the title when absent.
+    pub slug: Option<String>,
+    pub standfirst: MaybeUndefined<String>,
+    pub excerpt: MaybeUndefined<String>,
+    pub body: Option<String>,
+    pub body_format: Option<BodyFormat>,
+    pub status: Option<ArticleStatus>,
+    /// A future instant schedules a published article.
+    pub published_at: MaybeUndefined<DateTime<Utc>>,
+    /// Bylines in order.
+    pub author_ids: Option<Vec<ID>>,
+    pub tag_ids: Option<Vec<ID>>,
+    pub source_id: MaybeUndefined<ID>,
+    pub original_url: MaybeUndefined<String>,
+    pub original_published_at: MaybeUndefined<DateTime<Utc>>,
+    pub comment_status: Option<CommentStatus>,
+    pub feature_image_url: MaybeUndefined<String>,
+    pub feature_image_alt: MaybeUndefined<String>,
+}
+
+/// `MaybeUndefined` → the service's "absent / clear / set".
+fn tri<T, U>(v: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> Option<Option<U>> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(x) => Some(Some(f(x))),
+    }
+}
+
+impl From<ArticleInput> for ArticleFields {
+    fn from(i: ArticleInput) -> Self {
+        let ids = |v: Vec<ID>| v.into_iter().map(|id| id.0).collect();
+        ArticleFields {
+            title: i.title,
+            slug: i.slug,
+            standfirst: tri(i.standfirst, |x| x),
+            excerpt: tri(i.excerpt, |x| x),
+            body: i.body,
+            body_format: i.body_format.map(|f| f.as_str().to_string()),
+            status: i.status.map(|s| s.as_str().to_string()),
+            published_at: tri(i.published_at, |x| x),
+            author_ids: i.author_ids.map(ids),
+            tag_ids: i.tag_ids.map(ids),
+            source_id: tri(i.source_id, |x| x.0),
+            original_url: tri(i.original_url, |x| x),
+            original_published_at: tri(i.original_published_at, |x| x),
+            comment_status: i.comment_status.map(|c| c.as_str().to_string()),
+            feature_image_url: tri(i.feature_image_url, |x| x),
+            feature_image_alt: tri(i.feature_image_alt, |x| x),
+        }
+    }
+}
+
+/// Author fields; `name` is required on create.
+#[derive(InputObject, Default)]
+pub struct AuthorInput {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub title: MaybeUndefined<String>,
+    pub bio: MaybeUndefined<String>,
+    pub avatar_url: MaybeUndefined<String>,
+    pub website_url: MaybeUndefined<String>,
+}
+
+impl From<AuthorInput> for AuthorFields {
+    fn from(i: AuthorInput) -> Self {
+        AuthorFields {
+            name: i.name,
+            slug: i.slug,
+            title: tri(i.title, |x| x),
+            bio: tri(i.bio, |x| x),
+            avatar_url: tri(i.avatar_url, |x| x),
+            website_url: tri(i.website_url, |x| x),
+        }
+    }
+}
+
+/// Source fields; `name` is required on create.
+#[derive(InputObject, Default)]
+pub struct SourceInput {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub homepage_url: MaybeUndefined<String>,
+    pub description: MaybeUndefined<String>,
+    pub logo_url: MaybeUndefined<String>,
+    pub feed_url: MaybeUndefined<String>,
+}
+
+impl From<SourceInput> for SourceFields {
+    fn from(i: SourceInput) -> Self {
+        SourceFields {
+            name: i.name,
+            slug: i.slug,
+            homepage_url: tri(i.homepage_url, |x| x),
+            description: tri(i.description, |x| x),
+            logo_url: tri(i.logo_url, |x| x),
+            feed_url: tri(i.feed_url, |x| x),
+        }
+    }
+}
+
+/// Tag fields; `name` is required on create.
+#[derive(InputObject, Default)]
+pub struct TagInput {
+    pub name: Option<String>,
+    pub slug: Option<String>,
 }
 
 fn parts<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a AppState, &'a RequestContext)> {
@@ -154,6 +273,173 @@ impl MutationRoot {
     async fn delete_user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let (state, _) = parts(ctx)?;
         users::delete(state, actor(ctx), &id)
+            .await
+            .map(|_| true)
+            .gql()
+    }
+
+    /// Create an article (any staff; contributors may not publish).
+    async fn create_article(
+        &self,
+        ctx: &Context<'_>,
+        input: ArticleInput,
+    ) -> async_graphql::Result<Article> {
+        let (state, _) = parts(ctx)?;
+        articles::create(state, actor(ctx), input.into())
+            .await
+            .map(Article)
+            .gql()
+    }
+
+    /// Update an article. With `expectedVersion`, a stale version is refused
+    /// with `CONFLICT` and nothing changes.
+    async fn update_article(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: ArticleInput,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<Article> {
+        let (state, _) = parts(ctx)?;
+        let expected = expected_version
+            .map(Expected::Version)
+            .unwrap_or(Expected::Any);
+        articles::update(state, actor(ctx), &id, input.into(), expected)
+            .await
+            .map(Article)
+            .gql()
+    }
+
+    /// Publish now, or at `at` (a future instant schedules it).
+    async fn publish_article(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        at: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<Article> {
+        let (state, _) = parts(ctx)?;
+        articles::publish(state, actor(ctx), &id, at)
+            .await
+            .map(Article)
+            .gql()
+    }
+
+    /// Delete an article with its comments. Always true.
+    async fn delete_article(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let (state, _) = parts(ctx)?;
+        articles::delete(state, actor(ctx), &id)
+            .await
+            .map(|_| true)
+            .gql()
+    }
+
+    /// Create an author (admin, editor).
+    async fn create_author(
+        &self,
+        ctx: &Context<'_>,
+        input: AuthorInput,
+    ) -> async_graphql::Result<Author> {
+        let (state, _) = parts(ctx)?;
+        taxonomy::create_author(state, actor(ctx), input.into())
+            .await
+            .map(|v| Author(v.author))
+            .gql()
+    }
+
+    /// Update an author (admin, editor).
+    async fn update_author(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: AuthorInput,
+    ) -> async_graphql::Result<Author> {
+        let (state, _) = parts(ctx)?;
+        taxonomy::update_author(state, actor(ctx), &id, input.into())
+            .await
+            .map(|v| Author(v.author))
+            .gql()
+    }
+
+    /// Delete an author no article credits (admin, editor). Always true.
+    async fn delete_author(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let (state, _) = parts(ctx)?;
+        taxonomy::delete_author(state, actor(ctx), &id)
+            .await
+            .map(|_| true)
+            .gql()
+    }
+
+    /// Create a source (admin, editor).
+    async fn create_source(
+        &self,
+        ctx: &Context<'_>,
+        input: SourceInput,
+    ) -> async_graphql::Result<Source> {
+        let (state, _) = parts(ctx)?;
+        taxonomy::create_source(state, actor(ctx), input.into())
+            .await
+            .map(|v| Source(v.source))
+            .gql()
+    }
+
+    /// Update a source (admin, editor).
+    async fn update_source(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: SourceInput,
+    ) -> async_graphql::Result<Source> {
+        let (state, _) = parts(ctx)?;
+        taxonomy::update_source(state, actor(ctx), &id, input.into())
+            .await
+            .map(|v| Source(v.source))
+            .gql()
+    }
+
+    /// Delete a source no article uses (admin, editor). Always true.
+    async fn delete_source(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let (state, _) = parts(ctx)?;
+        taxonomy::delete_source(state, actor(ctx), &id)
+            .await
+            .map(|_| true)
+            .gql()
+    }
+
+    /// Create a tag (admin, editor).
+    async fn create_tag(&self, ctx: &Context<'_>, input: TagInput) -> async_graphql::Result<Tag> {
+        let (state, _) = parts(ctx)?;
+        let fields = TagFields {
+            name: input.name,
+            slug: input.slug,
+        };
+        taxonomy::create_tag(state, actor(ctx), fields)
+            .await
+            .map(|v| Tag(v.tag))
+            .gql()
+    }
+
+    /// Update a tag (admin, editor).
+    async fn update_tag(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: TagInput,
+    ) -> async_graphql::Result<Tag> {
+        let (state, _) = parts(ctx)?;
+        let fields = TagFields {
+            name: input.name,
+            slug: input.slug,
+        };
+        taxonomy::update_tag(state, actor(ctx), &id, fields)
+            .await
+            .map(|v| Tag(v.tag))
+            .gql()
+    }
+
+    /// Delete a tag (admin, editor); articles lose it. Always true.
+    async fn delete_tag(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let (state, _) = parts(ctx)?;
+        taxonomy::delete_tag(state, actor(ctx), &id)
             .await
             .map(|_| true)
             .gql()

@@ -1,28 +1,91 @@
 //! The query root.
 
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
 
 use crate::{
     auth::Actor,
+    entities::{author, source, tag},
+    error::AppError,
     graphql::{
         error::GqlResultExt,
-        types::{ArticleConnection, User, UserConnection},
+        types::{
+            Article, ArticleConnection, Author, AuthorConnection, Source, SourceConnection, Tag,
+            TagConnection, User, UserConnection, article_connection, offset_cursor, offset_window,
+        },
     },
     services::{
-        articles::{self, ConnectionArgs},
-        users,
+        articles::{self, ArticleFilter as Filter, ArticleSort, ConnectionArgs, Found},
+        resolve, taxonomy, users,
     },
     state::AppState,
 };
 
 pub struct QueryRoot;
 
+/// Which articles a list shows.
+#[derive(InputObject, Default)]
+pub struct ArticleFilter {
+    /// Author slug or id.
+    pub author: Option<String>,
+    /// Source slug or id.
+    pub source: Option<String>,
+    /// Tag slug or id.
+    pub tag: Option<String>,
+    /// Words that must all appear in the title, standfirst or text.
+    pub query: Option<String>,
+    /// Staff only: draft, published, scheduled, archived or any.
+    pub status: Option<String>,
+}
+
+/// Article list orders.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum ArticleOrder {
+    #[default]
+    PublishedAtDesc,
+    PublishedAtAsc,
+    TitleAsc,
+    UpdatedAtDesc,
+}
+
+impl From<ArticleOrder> for ArticleSort {
+    fn from(o: ArticleOrder) -> Self {
+        match o {
+            ArticleOrder::PublishedAtDesc => ArticleSort::PublishedDesc,
+            ArticleOrder::PublishedAtAsc => ArticleSort::PublishedAsc,
+            ArticleOrder::TitleAsc => ArticleSort::TitleAsc,
+            ArticleOrder::UpdatedAtDesc => ArticleSort::UpdatedDesc,
+        }
+    }
+}
+
+fn ctx_parts<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<(&'a AppState, Actor)> {
+    Ok((
+        ctx.data::<AppState>()?,
+        ctx.data_opt::<Actor>().cloned().unwrap_or(Actor::Anonymous),
+    ))
+}
+
+/// Exactly one of `id` and `slug`.
+fn id_or_slug(id: Option<ID>, slug: Option<String>) -> async_graphql::Result<String> {
+    match (id, slug) {
+        (Some(id), None) => Ok(id.0),
+        (None, Some(slug)) => Ok(slug),
+        _ => Err(AppError::validation(
+            "id",
+            "give exactly one of id and slug",
+        ))
+        .gql(),
+    }
+}
+
 #[Object]
 impl QueryRoot {
-    /// Published articles, newest first. `first`/`last` at most 100.
+    /// Articles, newest first unless ordered otherwise. Without a `status`
+    /// filter only published, visible articles. `first`/`last` at most 100.
     #[graphql(
         complexity = "first.or(last).unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn articles(
         &self,
         ctx: &Context<'_>,
@@ -30,32 +93,236 @@ impl QueryRoot {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
+        filter: Option<ArticleFilter>,
+        order_by: Option<ArticleOrder>,
     ) -> async_graphql::Result<ArticleConnection> {
-        let state = ctx.data::<AppState>()?;
-        let actor = ctx.data_opt::<Actor>().cloned().unwrap_or(Actor::Anonymous);
-        let args = ConnectionArgs {
-            first,
-            after,
-            last,
-            before,
+        let (state, actor) = ctx_parts(ctx)?;
+        let f = filter.unwrap_or_default();
+        let filter = Filter {
+            author: f.author,
+            source: f.source,
+            tag: f.tag,
+            query: f.query,
+            status: f.status,
         };
-        articles::connection(state, &actor, args)
+        let conn = articles::connection(
+            state,
+            &actor,
+            filter,
+            order_by.unwrap_or_default().into(),
+            ConnectionArgs {
+                first,
+                after,
+                last,
+                before,
+            },
+        )
+        .await
+        .gql()?;
+        article_connection(ctx, conn).await
+    }
+
+    /// One article by id or slug (an earlier slug finds it too); null when
+    /// there is none the caller may see.
+    async fn article(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> async_graphql::Result<Option<Article>> {
+        let (state, actor) = ctx_parts(ctx)?;
+        let key = id_or_slug(id, slug)?;
+        let found = match articles::get(state, &actor, &key).await {
+            Ok(Found::Article(v)) => Some(*v),
+            Ok(Found::MovedTo(current)) => {
+                match articles::get(state, &actor, &current).await.gql()? {
+                    Found::Article(v) => Some(*v),
+                    Found::MovedTo(_) => None,
+                }
+            }
+            Err(AppError::NotFound { .. }) => None,
+            Err(e) => return Err(e).gql(),
+        };
+        Ok(found.map(Article))
+    }
+
+    /// Visible articles containing every word of `query`, newest first.
+    #[graphql(complexity = "first.unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1")]
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ArticleConnection> {
+        let (state, actor) = ctx_parts(ctx)?;
+        let filter = Filter {
+            query: Some(query),
+            ..Default::default()
+        };
+        let conn = articles::connection(
+            state,
+            &actor,
+            filter,
+            ArticleSort::default(),
+            ConnectionArgs {
+                first,
+                after,
+                ..Default::default()
+            },
+        )
+        .await
+        .gql()?;
+        article_connection(ctx, conn).await
+    }
+
+    /// One author by id or slug.
+    async fn author(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> async_graphql::Result<Option<Author>> {
+        let (state, _) = ctx_parts(ctx)?;
+        let key = id_or_slug(id, slug)?;
+        resolve::<author::Entity>(&state.db, author::Column::Id, author::Column::Slug, &key)
             .await
-            .map(ArticleConnection::from)
+            .map(|o| o.map(Author))
             .gql()
+    }
+
+    /// Authors by name.
+    #[graphql(complexity = "first.unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1")]
+    async fn authors(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<AuthorConnection> {
+        let (state, _) = ctx_parts(ctx)?;
+        let slice = offset_window(first, after.as_deref()).gql()?;
+        let page = taxonomy::list_authors(state, slice).await.gql()?;
+        let end = slice.offset + page.items.len() as u64;
+        let items = page
+            .items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                (
+                    offset_cursor(slice.offset + i as u64, &v.author.id),
+                    Author(v.author),
+                )
+            })
+            .collect();
+        Ok(AuthorConnection::build(
+            items,
+            end < page.total,
+            slice.offset > 0,
+            page.total,
+        ))
+    }
+
+    /// One source by id or slug.
+    async fn source(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> async_graphql::Result<Option<Source>> {
+        let (state, _) = ctx_parts(ctx)?;
+        let key = id_or_slug(id, slug)?;
+        resolve::<source::Entity>(&state.db, source::Column::Id, source::Column::Slug, &key)
+            .await
+            .map(|o| o.map(Source))
+            .gql()
+    }
+
+    /// Sources by name.
+    #[graphql(complexity = "first.unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1")]
+    async fn sources(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<SourceConnection> {
+        let (state, _) = ctx_parts(ctx)?;
+        let slice = offset_window(first, after.as_deref()).gql()?;
+        let page = taxonomy::list_sources(state, slice).await.gql()?;
+        let end = slice.offset + page.items.len() as u64;
+        let items = page
+            .items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                (
+                    offset_cursor(slice.offset + i as u64, &v.source.id),
+                    Source(v.source),
+                )
+            })
+            .collect();
+        Ok(SourceConnection::build(
+            items,
+            end < page.total,
+            slice.offset > 0,
+            page.total,
+        ))
+    }
+
+    /// One tag by id or slug.
+    async fn tag(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> async_graphql::Result<Option<Tag>> {
+        let (state, _) = ctx_parts(ctx)?;
+        let key = id_or_slug(id, slug)?;
+        resolve::<tag::Entity>(&state.db, tag::Column::Id, tag::Column::Slug, &key)
+            .await
+            .map(|o| o.map(Tag))
+            .gql()
+    }
+
+    /// Tags by name.
+    #[graphql(complexity = "first.unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1")]
+    async fn tags(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<TagConnection> {
+        let (state, _) = ctx_parts(ctx)?;
+        let slice = offset_window(first, after.as_deref()).gql()?;
+        let page = taxonomy::list_tags(state, slice).await.gql()?;
+        let end = slice.offset + page.items.len() as u64;
+        let items = page
+            .items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                (
+                    offset_cursor(slice.offset + i as u64, &v.tag.id),
+                    Tag(v.tag),
+                )
+            })
+            .collect();
+        Ok(TagConnection::build(
+            items,
+            end < page.total,
+            slice.offset > 0,
+            page.total,
+        ))
     }
 
     /// The signed-in user (`UNAUTHENTICATED` without a token).
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
-        let state = ctx.data::<AppState>()?;
-        let actor = ctx.data_opt::<Actor>().cloned().unwrap_or(Actor::Anonymous);
+        let (state, actor) = ctx_parts(ctx)?;
         users::me(state, &actor).await.map(User).gql()
     }
 
     /// One account (admin, or the user themself).
     async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<User> {
-        let state = ctx.data::<AppState>()?;
-        let actor = ctx.data_opt::<Actor>().cloned().unwrap_or(Actor::Anonymous);
+        let (state, actor) = ctx_parts(ctx)?;
         users::get(state, &actor, &id).await.map(User).gql()
     }
 
@@ -67,8 +334,7 @@ impl QueryRoot {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<UserConnection> {
-        let state = ctx.data::<AppState>()?;
-        let actor = ctx.data_opt::<Actor>().cloned().unwrap_or(Actor::Anonymous);
+        let (state, actor) = ctx_parts(ctx)?;
         users::connection(state, &actor, first, after)
             .await
             .map(UserConnection::from)

@@ -1,13 +1,72 @@
 //! GraphQL object types, mapped from service views (never from entities
-//! directly, so the schema is a contract of its own).
+//! directly, so the schema is a contract of its own). Staff-only fields
+//! resolve to a `FORBIDDEN` error for everyone else, never to the value.
 
-use async_graphql::{Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::{
+    auth::Actor,
+    domain::pagination::Cursor,
     entities::{author, source, tag},
-    services::articles::{self, ArticleView},
+    error::AppError,
+    graphql::{
+        error::GqlResultExt,
+        loaders::{CountLoader, CountOf, prime_counts},
+    },
+    services::articles::{self, ArticleFilter, ArticleSort, ArticleView, ConnectionArgs},
+    state::AppState,
 };
+
+/// Refuse a staff-only field to anyone else.
+pub fn require_staff_field(ctx: &Context<'_>) -> async_graphql::Result<()> {
+    match ctx.data_opt::<Actor>() {
+        Some(a) if a.is_staff() => Ok(()),
+        _ => Err(AppError::Forbidden(
+            "this field is only visible to staff".into(),
+        ))
+        .gql(),
+    }
+}
+
+async fn visible_count(ctx: &Context<'_>, kind: CountOf, id: &str) -> async_graphql::Result<u64> {
+    let loader = ctx.data::<CountLoader>()?;
+    Ok(loader
+        .0
+        .load_one((kind, id.to_string()))
+        .await?
+        .unwrap_or(0))
+}
+
+/// The articles of one author, source or tag as a connection.
+async fn articles_of(
+    ctx: &Context<'_>,
+    filter: ArticleFilter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> async_graphql::Result<ArticleConnection> {
+    let state = ctx.data::<AppState>()?;
+    let actor = ctx.data_opt::<Actor>().cloned().unwrap_or(Actor::Anonymous);
+    let args = ConnectionArgs {
+        first,
+        after,
+        ..Default::default()
+    };
+    let conn = articles::connection(state, &actor, filter, ArticleSort::default(), args)
+        .await
+        .gql()?;
+    article_connection(ctx, conn).await
+}
+
+/// Map a service connection, priming the count loader for its articles.
+pub async fn article_connection(
+    ctx: &Context<'_>,
+    conn: articles::Connection<ArticleView>,
+) -> async_graphql::Result<ArticleConnection> {
+    let views: Vec<&ArticleView> = conn.edges.iter().map(|(_, v)| v).collect();
+    prime_counts(ctx, &views).await?;
+    Ok(ArticleConnection::from(conn))
+}
 
 /// A byline: a person articles are credited to.
 pub struct Author(pub author::Model);
@@ -38,6 +97,29 @@ impl Author {
     async fn website_url(&self) -> Option<&str> {
         self.0.website_url.as_deref()
     }
+    /// Published, visible articles credited to this author.
+    async fn article_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        visible_count(ctx, CountOf::Author, &self.0.id).await
+    }
+    /// This author's visible articles, newest first.
+    #[graphql(complexity = "first.unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1")]
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ArticleConnection> {
+        articles_of(
+            ctx,
+            ArticleFilter {
+                author: Some(self.0.id.clone()),
+                ..Default::default()
+            },
+            first,
+            after,
+        )
+        .await
+    }
 }
 
 /// An outside outlet that content is cross-posted from, such as CGTN.
@@ -63,6 +145,34 @@ impl Source {
     async fn logo_url(&self) -> Option<&str> {
         self.0.logo_url.as_deref()
     }
+    /// Staff only: the outlet's own feed.
+    async fn feed_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        require_staff_field(ctx)?;
+        Ok(self.0.feed_url.as_deref())
+    }
+    /// Published, visible articles from this source.
+    async fn article_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        visible_count(ctx, CountOf::Source, &self.0.id).await
+    }
+    /// Visible articles from this source ("more from CGTN"), newest first.
+    #[graphql(complexity = "first.unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1")]
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ArticleConnection> {
+        articles_of(
+            ctx,
+            ArticleFilter {
+                source: Some(self.0.id.clone()),
+                ..Default::default()
+            },
+            first,
+            after,
+        )
+        .await
+    }
 }
 
 /// A topic label.
@@ -79,6 +189,29 @@ impl Tag {
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Published, visible articles with this tag.
+    async fn article_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        visible_count(ctx, CountOf::Tag, &self.0.id).await
+    }
+    /// Visible articles with this tag, newest first.
+    #[graphql(complexity = "first.unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1")]
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ArticleConnection> {
+        articles_of(
+            ctx,
+            ArticleFilter {
+                tag: Some(self.0.id.clone()),
+                ..Default::default()
+            },
+            first,
+            after,
+        )
+        .await
+    }
 }
 
 /// Whether readers may comment on an article.
@@ -88,7 +221,57 @@ pub enum CommentStatus {
     Closed,
 }
 
-/// An article as the public sees it.
+impl CommentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommentStatus::Open => "open",
+            CommentStatus::Closed => "closed",
+        }
+    }
+}
+
+/// An article's workflow state.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ArticleStatus {
+    Draft,
+    Published,
+    Archived,
+}
+
+impl ArticleStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArticleStatus::Draft => "draft",
+            ArticleStatus::Published => "published",
+            ArticleStatus::Archived => "archived",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        match s {
+            "published" => ArticleStatus::Published,
+            "archived" => ArticleStatus::Archived,
+            _ => ArticleStatus::Draft,
+        }
+    }
+}
+
+/// How an article body is written.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum BodyFormat {
+    Markdown,
+    Html,
+}
+
+impl BodyFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BodyFormat::Markdown => "markdown",
+            BodyFormat::Html => "html",
+        }
+    }
+}
+
+/// An article. Staff-only fields answer `FORBIDDEN` to everyone else.
 pub struct Article(pub ArticleView);
 
 #[Object]
@@ -170,6 +353,40 @@ impl Article {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.article.updated_at
     }
+    /// Staff only.
+    async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<ArticleStatus> {
+        require_staff_field(ctx)?;
+        Ok(ArticleStatus::parse(&self.0.article.status))
+    }
+    /// Staff only: the body as written.
+    async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<&str> {
+        require_staff_field(ctx)?;
+        Ok(&self.0.article.body)
+    }
+    /// Staff only.
+    async fn body_format(&self, ctx: &Context<'_>) -> async_graphql::Result<BodyFormat> {
+        require_staff_field(ctx)?;
+        Ok(if self.0.article.body_format == "html" {
+            BodyFormat::Html
+        } else {
+            BodyFormat::Markdown
+        })
+    }
+    /// Staff only.
+    async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+        require_staff_field(ctx)?;
+        Ok(self.0.article.created_at)
+    }
+    /// Staff only: pass it as `expectedVersion` to `updateArticle`.
+    async fn version(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        require_staff_field(ctx)?;
+        Ok(self.0.article.version)
+    }
+    /// Staff only: earlier slugs (filled on single-article reads).
+    async fn previous_slugs(&self, ctx: &Context<'_>) -> async_graphql::Result<&[String]> {
+        require_staff_field(ctx)?;
+        Ok(&self.0.previous_slugs)
+    }
 }
 
 /// Relay page information.
@@ -181,44 +398,112 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
-/// One article in a connection, with its opaque cursor.
-#[derive(SimpleObject)]
-pub struct ArticleEdge {
-    pub cursor: String,
-    pub node: Article,
+impl PageInfo {
+    fn new(cursors: &[&str], next: bool, previous: bool) -> Self {
+        PageInfo {
+            has_next_page: next,
+            has_previous_page: previous,
+            start_cursor: cursors.first().map(|c| c.to_string()),
+            end_cursor: cursors.last().map(|c| c.to_string()),
+        }
+    }
 }
 
-/// A window of articles (Relay connection), keyset-paginated: cursors stay
-/// valid when articles are published between page fetches.
-#[derive(SimpleObject)]
-pub struct ArticleConnection {
-    pub edges: Vec<ArticleEdge>,
-    pub page_info: PageInfo,
-    /// Number of articles matching, over all pages.
-    pub total_count: u64,
+macro_rules! connection_type {
+    ($(#[$doc:meta] $conn:ident, $edge:ident of $node:ident;)*) => {
+        $(
+            /// One item in a connection, with its opaque cursor.
+            #[derive(SimpleObject)]
+            pub struct $edge {
+                pub cursor: String,
+                pub node: $node,
+            }
+
+            #[$doc]
+            #[derive(SimpleObject)]
+            pub struct $conn {
+                pub edges: Vec<$edge>,
+                pub page_info: PageInfo,
+                /// Number of items matching, over all pages.
+                pub total_count: u64,
+            }
+
+            impl $conn {
+                pub fn build(items: Vec<(String, $node)>, next: bool, previous: bool, total_count: u64) -> Self {
+                    let edges: Vec<$edge> = items.into_iter().map(|(cursor, node)| $edge { cursor, node }).collect();
+                    let cursors: Vec<&str> = edges.iter().map(|e| e.cursor.as_str()).collect();
+                    $conn { page_info: PageInfo::new(&cursors, next, previous), edges, total_count }
+                }
+            }
+        )*
+    };
+}
+
+connection_type! {
+    /// A window of articles, keyset-paginated: cursors stay valid when articles are published between fetches.
+    ArticleConnection, ArticleEdge of Article;
+    /// A window of authors, by name.
+    AuthorConnection, AuthorEdge of Author;
+    /// A window of sources, by name.
+    SourceConnection, SourceEdge of Source;
+    /// A window of tags, by name.
+    TagConnection, TagEdge of Tag;
+    /// A window of users.
+    UserConnection, UserEdge of User;
 }
 
 impl From<articles::Connection<ArticleView>> for ArticleConnection {
     fn from(c: articles::Connection<ArticleView>) -> Self {
-        let edges: Vec<ArticleEdge> = c
+        let items = c
             .edges
             .into_iter()
-            .map(|(cursor, view)| ArticleEdge {
-                cursor: cursor.encode(),
-                node: Article(view),
-            })
+            .map(|(cur, v)| (cur.encode(), Article(v)))
             .collect();
-        ArticleConnection {
-            page_info: PageInfo {
-                has_next_page: c.has_next_page,
-                has_previous_page: c.has_previous_page,
-                start_cursor: edges.first().map(|e| e.cursor.clone()),
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
-            edges,
-            total_count: c.total_count,
-        }
+        ArticleConnection::build(items, c.has_next_page, c.has_previous_page, c.total_count)
     }
+}
+
+impl From<articles::Connection<crate::entities::user::Model>> for UserConnection {
+    fn from(c: articles::Connection<crate::entities::user::Model>) -> Self {
+        let items = c
+            .edges
+            .into_iter()
+            .map(|(cur, u)| (cur.encode(), User(u)))
+            .collect();
+        UserConnection::build(items, c.has_next_page, c.has_previous_page, c.total_count)
+    }
+}
+
+/// Offset cursors for short name-ordered lists (authors, sources, tags).
+pub fn offset_cursor(index: u64, id: &str) -> String {
+    Cursor {
+        order: "name".into(),
+        key: index.to_string(),
+        id: id.to_string(),
+    }
+    .encode()
+}
+
+/// The offset after `after`, and the window size (`first`, at most 100).
+pub fn offset_window(
+    first: Option<i32>,
+    after: Option<&str>,
+) -> Result<crate::services::taxonomy::Slice, AppError> {
+    let limit = match first {
+        None => 10,
+        Some(n) if (0..=articles::MAX_CONNECTION_WINDOW).contains(&n) => n as u64,
+        Some(_) => return Err(AppError::validation("first", "must be from 0 to 100")),
+    };
+    let offset = match after {
+        None => 0,
+        Some(c) => {
+            let cur = Cursor::decode("after", "name", c)?;
+            cur.key.parse::<u64>().map_err(|_| {
+                AppError::validation("after", "is not a cursor returned by this API")
+            })? + 1
+        }
+    };
+    Ok(crate::services::taxonomy::Slice { offset, limit })
 }
 
 /// A staff role.
@@ -263,43 +548,6 @@ impl User {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
-    }
-}
-
-#[derive(SimpleObject)]
-pub struct UserEdge {
-    pub cursor: String,
-    pub node: User,
-}
-
-/// A window of users.
-#[derive(SimpleObject)]
-pub struct UserConnection {
-    pub edges: Vec<UserEdge>,
-    pub page_info: PageInfo,
-    pub total_count: u64,
-}
-
-impl From<articles::Connection<crate::entities::user::Model>> for UserConnection {
-    fn from(c: articles::Connection<crate::entities::user::Model>) -> Self {
-        let edges: Vec<UserEdge> = c
-            .edges
-            .into_iter()
-            .map(|(cursor, u)| UserEdge {
-                cursor: cursor.encode(),
-                node: User(u),
-            })
-            .collect();
-        UserConnection {
-            page_info: PageInfo {
-                has_next_page: c.has_next_page,
-                has_previous_page: c.has_previous_page,
-                start_cursor: edges.first().map(|e| e.cursor.clone()),
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
-            edges,
-            total_count: c.total_count,
-        }
     }
 }
 

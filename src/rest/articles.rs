@@ -1,30 +1,32 @@
 //! `/api/v1/articles` handlers: translate HTTP to service calls and back.
 
 use axum::{
-    Json,
-    extract::{OriginalUri, State},
-    http::{HeaderMap, HeaderValue, header},
-    response::IntoResponse,
+    extract::{OriginalUri, Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::{
-    auth::Actor,
     domain::pagination::PageRequest,
     error::AppError,
     rest::{
-        dto::{ArticleDto, ArticleList, ListMeta},
-        extract::Query,
+        cache::{Audience, json_response},
+        dto::{ArticleDto, ArticleList, ArticleWrite, ListMeta},
+        extract::{Caller, Json, Query},
         pagination_headers,
+        problem::Problem,
     },
-    services::articles,
+    services::articles::{self, ArticleFilter, ArticleSort, ArticleView, Expected, Found},
     state::AppState,
 };
 
-/// Query parameters of `GET /articles`. Values are validated by the service
-/// layer so that a bad one yields 422 naming the field.
-#[derive(Debug, Deserialize, IntoParams)]
+const PROBLEM: &str = "application/problem+json";
+
+/// Query parameters of article lists. Values are validated by the service
+/// layer, so a bad one is a 422 naming the field.
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListArticlesParams {
     /// 1-based page number (default 1). A page past the end is empty.
@@ -33,34 +35,296 @@ pub struct ListArticlesParams {
     /// Items per page, 1 to 100 (default 10).
     #[param(value_type = Option<u64>, minimum = 1, maximum = 100, example = 10)]
     pub per_page: Option<String>,
+    /// Author slug or id.
+    pub author: Option<String>,
+    /// Source slug or id.
+    pub source: Option<String>,
+    /// Tag slug or id.
+    pub tag: Option<String>,
+    /// Words that must all appear in the title, standfirst or text.
+    pub q: Option<String>,
+    /// `-published_at` (default), `published_at`, `title` or `-updated_at`.
+    pub sort: Option<String>,
+    /// Staff only: draft, published, scheduled, archived or any.
+    pub status: Option<String>,
 }
 
-/// List published articles, newest first.
+/// Page-number query parameters only.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1-based page number (default 1). A page past the end is empty.
+    #[param(value_type = Option<u64>, minimum = 1, example = 1)]
+    pub page: Option<String>,
+    /// Items per page, 1 to 100 (default 10).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 100, example = 10)]
+    pub per_page: Option<String>,
+}
+
+impl PageParams {
+    pub fn parse(&self) -> Result<PageRequest, AppError> {
+        PageRequest::parse(self.page.as_deref(), self.per_page.as_deref())
+    }
+}
+
+impl ListArticlesParams {
+    fn into_query(self) -> Result<(ArticleFilter, ArticleSort, PageRequest), AppError> {
+        let page = PageRequest::parse(self.page.as_deref(), self.per_page.as_deref())?;
+        let sort = match self.sort.as_deref().map(str::trim) {
+            None | Some("") => ArticleSort::default(),
+            Some(s) => ArticleSort::parse(s).ok_or_else(|| {
+                AppError::validation(
+                    "sort",
+                    "must be -published_at, published_at, title or -updated_at",
+                )
+            })?,
+        };
+        let filter = ArticleFilter {
+            author: self.author,
+            source: self.source,
+            tag: self.tag,
+            query: self.q,
+            status: self.status,
+        };
+        Ok((filter, sort, page))
+    }
+}
+
+/// Render a page of articles with pagination and caching headers.
+pub fn article_list_response(
+    request: &HeaderMap,
+    audience: Audience,
+    path: &str,
+    query: Option<&str>,
+    page: crate::domain::pagination::Page<ArticleView>,
+) -> Response {
+    let mut headers = HeaderMap::new();
+    pagination_headers(&mut headers, path, query, &page);
+    let staff = audience == Audience::Staff;
+    let last_modified = page.items.iter().map(|v| v.article.updated_at).max();
+    let body = ArticleList {
+        meta: ListMeta::from(&page),
+        data: page
+            .items
+            .iter()
+            .map(|v| ArticleDto::new(v, staff))
+            .collect(),
+    };
+    json_response(
+        request,
+        audience,
+        StatusCode::OK,
+        &body,
+        None,
+        last_modified,
+        headers,
+    )
+}
+
+/// List articles (published and visible, newest first, unless staff ask for a status).
 #[utoipa::path(get, path = "/api/v1/articles", tag = "articles",
     params(ListArticlesParams),
     responses(
-        (status = 200, description = "A page of articles; `Link` and `X-Total-Count` headers carry the same numbers", body = ArticleList,
+        (status = 200, description = "A page of articles; `Link` and `X-Total-Count` carry the same numbers", body = ArticleList,
             headers(("Link" = String, description = "RFC 8288 links: first, prev, next, last"),
-                    ("X-Total-Count" = u64, description = "Total number of matching articles"))),
-        (status = 400, description = "Malformed query string", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`page` or `per_page` out of range", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
+                    ("X-Total-Count" = u64, description = "Total number of matching articles"),
+                    ("ETag" = String, description = "Strong validator of the body"))),
+        (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 400, description = "Malformed query string", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "`status` without a token, or a bad token", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "A parameter out of range", body = Problem, content_type = PROBLEM),
     ))]
 pub async fn list_articles(
     State(state): State<AppState>,
+    Caller(ctx): Caller,
     OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
     Query(params): Query<ListArticlesParams>,
-) -> Result<impl IntoResponse, AppError> {
-    let page = PageRequest::parse(params.page.as_deref(), params.per_page.as_deref())?;
-    let result = articles::list(&state, &Actor::Anonymous, page).await?;
-    let mut headers = HeaderMap::new();
-    pagination_headers(&mut headers, uri.path(), uri.query(), &result);
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=10"),
-    );
-    let body = ArticleList {
-        meta: ListMeta::from(&result),
-        data: result.items.iter().map(ArticleDto::from).collect(),
-    };
-    Ok((headers, Json(body)))
+) -> Result<Response, AppError> {
+    let (filter, sort, page) = params.into_query()?;
+    let result = articles::list(&state, &ctx.actor, filter, sort, page).await?;
+    Ok(article_list_response(
+        &headers,
+        Audience::of(&ctx.actor),
+        uri.path(),
+        uri.query(),
+        result,
+    ))
+}
+
+/// One article by id or slug, with authors, tags and source embedded. An old
+/// slug answers 301 to the current one.
+#[utoipa::path(get, path = "/api/v1/articles/{id_or_slug}", tag = "articles",
+    params(("id_or_slug" = String, Path, description = "Article id, current slug or an earlier slug")),
+    responses(
+        (status = 200, description = "The article (private fields for staff, with a version ETag)", body = ArticleDto,
+            headers(("ETag" = String, description = "Body hash; for staff the version tag that If-Match accepts"))),
+        (status = 301, description = "An earlier slug: `Location` names the current URL"),
+        (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 401, description = "A bad token", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such article, or not visible", body = Problem, content_type = PROBLEM),
+    ))]
+pub async fn get_article(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    Path(id_or_slug): Path<String>,
+) -> Result<Response, AppError> {
+    match articles::get(&state, &ctx.actor, &id_or_slug).await? {
+        Found::MovedTo(slug) => {
+            let mut location = format!("/api/v1/articles/{slug}");
+            if let Some(q) = uri.query() {
+                location = format!("{location}?{q}");
+            }
+            let mut resp = StatusCode::MOVED_PERMANENTLY.into_response();
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                resp.headers_mut().insert(header::LOCATION, v);
+            }
+            Ok(resp)
+        }
+        Found::Article(view) => Ok(single(
+            &headers,
+            Audience::of(&ctx.actor),
+            StatusCode::OK,
+            &view,
+        )),
+    }
+}
+
+fn single(
+    request: &HeaderMap,
+    audience: Audience,
+    status: StatusCode,
+    view: &ArticleView,
+) -> Response {
+    let staff = audience == Audience::Staff;
+    let mut extra = HeaderMap::new();
+    if status == StatusCode::CREATED
+        && let Ok(v) = HeaderValue::from_str(&format!("/api/v1/articles/{}", view.article.id))
+    {
+        extra.insert(header::LOCATION, v);
+    }
+    json_response(
+        request,
+        audience,
+        status,
+        &ArticleDto::new(view, staff),
+        staff.then(|| view.etag()),
+        Some(view.article.updated_at),
+        extra,
+    )
+}
+
+/// Create an article.
+#[utoipa::path(post, path = "/api/v1/articles", tag = "articles", request_body = ArticleWrite, security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = ArticleDto, headers(("Location" = String, description = "URL of the article"), ("ETag" = String, description = "Version tag for If-Match"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not allowed (e.g. a contributor publishing, or not a byline)", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = PROBLEM),
+    ))]
+pub async fn create_article(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    headers: HeaderMap,
+    Json(body): Json<ArticleWrite>,
+) -> Result<Response, AppError> {
+    let view = articles::create(&state, &ctx.actor, body.into()).await?;
+    Ok(single(
+        &headers,
+        Audience::Staff,
+        StatusCode::CREATED,
+        &view,
+    ))
+}
+
+/// Parse `If-Match`: `"v<N>"` names a version, `*` matches any.
+fn expected_from(headers: &HeaderMap, version: Option<i32>) -> Expected {
+    match headers
+        .get(header::IF_MATCH)
+        .map(|v| v.to_str().unwrap_or("").trim())
+    {
+        Some("*") => Expected::Any,
+        Some(tag) => Expected::IfMatch(tag.split(',').map(str::trim).find_map(|t| {
+            t.strip_prefix("\"v")
+                .and_then(|t| t.strip_suffix('"'))
+                .and_then(|n| n.parse().ok())
+        })),
+        None => version.map(Expected::Version).unwrap_or(Expected::Any),
+    }
+}
+
+/// Update an article. Send `If-Match` (from a staff GET's `ETag`) or a
+/// `version` field to be refused instead of overwriting someone else's change.
+#[utoipa::path(patch, path = "/api/v1/articles/{id}", tag = "articles", request_body = ArticleWrite, security(("bearer" = [])),
+    params(("id" = String, Path, description = "Article id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag of the version being edited")),
+    responses(
+        (status = 200, description = "The updated article", body = ArticleDto),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not allowed", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such article", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "Stale `version`, or the slug is taken", body = Problem, content_type = PROBLEM),
+        (status = 412, description = "Stale `If-Match`", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "Not JSON", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = PROBLEM),
+    ))]
+pub async fn update_article(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<ArticleWrite>,
+) -> Result<Response, AppError> {
+    let expected = expected_from(&headers, body.version);
+    let view = articles::update(&state, &ctx.actor, &id, body.into(), expected).await?;
+    Ok(single(
+        &HeaderMap::new(),
+        Audience::Staff,
+        StatusCode::OK,
+        &view,
+    ))
+}
+
+/// Delete an article with its comments.
+#[utoipa::path(delete, path = "/api/v1/articles/{id}", tag = "articles", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Article id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not allowed", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such article", body = Problem, content_type = PROBLEM),
+    ))]
+pub async fn delete_article(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    articles::delete(&state, &ctx.actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_wins_over_the_version_field() {
+        let mut h = HeaderMap::new();
+        assert_eq!(expected_from(&h, Some(3)), Expected::Version(3));
+        assert_eq!(expected_from(&h, None), Expected::Any);
+        h.insert(header::IF_MATCH, HeaderValue::from_static("\"v7\""));
+        assert_eq!(expected_from(&h, Some(3)), Expected::IfMatch(Some(7)));
+        h.insert(header::IF_MATCH, HeaderValue::from_static("\"abc\""));
+        assert_eq!(expected_from(&h, None), Expected::IfMatch(None));
+        h.insert(header::IF_MATCH, HeaderValue::from_static("*"));
+        assert_eq!(expected_from(&h, Some(1)), Expected::Any);
+    }
 }

@@ -3,11 +3,13 @@
 
 pub mod articles;
 pub mod auth;
+pub mod cache;
 pub mod dto;
 pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod problem;
+pub mod taxonomy;
 pub mod users;
 
 use axum::{
@@ -25,7 +27,55 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(health::readyz))
         .route("/openapi.yaml", get(openapi::serve_yaml))
         .route("/openapi.json", get(openapi::serve_json))
-        .route("/api/v1/articles", get(articles::list_articles))
+        .route(
+            "/api/v1/articles",
+            get(articles::list_articles).post(articles::create_article),
+        )
+        .route(
+            "/api/v1/articles/{id}",
+            get(articles::get_article)
+                .patch(articles::update_article)
+                .delete(articles::delete_article),
+        )
+        .route(
+            "/api/v1/authors",
+            get(taxonomy::list_authors).post(taxonomy::create_author),
+        )
+        .route(
+            "/api/v1/authors/{id}",
+            get(taxonomy::get_author)
+                .patch(taxonomy::update_author)
+                .delete(taxonomy::delete_author),
+        )
+        .route(
+            "/api/v1/authors/{id}/articles",
+            get(taxonomy::author_articles),
+        )
+        .route(
+            "/api/v1/sources",
+            get(taxonomy::list_sources).post(taxonomy::create_source),
+        )
+        .route(
+            "/api/v1/sources/{id}",
+            get(taxonomy::get_source)
+                .patch(taxonomy::update_source)
+                .delete(taxonomy::delete_source),
+        )
+        .route(
+            "/api/v1/sources/{id}/articles",
+            get(taxonomy::source_articles),
+        )
+        .route(
+            "/api/v1/tags",
+            get(taxonomy::list_tags).post(taxonomy::create_tag),
+        )
+        .route(
+            "/api/v1/tags/{id}",
+            get(taxonomy::get_tag)
+                .patch(taxonomy::update_tag)
+                .delete(taxonomy::delete_tag),
+        )
+        .route("/api/v1/tags/{id}/articles", get(taxonomy::tag_articles))
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/refresh", post(auth::refresh))
         .route("/api/v1/auth/logout", post(auth::logout))

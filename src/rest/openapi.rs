@@ -10,7 +10,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::rest::{articles, auth, dto, health, problem, users};
+use crate::rest::{articles, auth, dto, health, problem, taxonomy, users};
 
 /// Declares the `bearer` security scheme used by staff operations.
 struct BearerAuth;
@@ -41,20 +41,33 @@ Errors are `application/problem+json` with a stable `code`.",
     ),
     modifiers(&BearerAuth),
     paths(
-        health::healthz, health::readyz, articles::list_articles,
+        health::healthz, health::readyz,
+        articles::list_articles, articles::create_article, articles::get_article,
+        articles::update_article, articles::delete_article,
+        taxonomy::list_authors, taxonomy::create_author, taxonomy::get_author,
+        taxonomy::update_author, taxonomy::delete_author, taxonomy::author_articles,
+        taxonomy::list_sources, taxonomy::create_source, taxonomy::get_source,
+        taxonomy::update_source, taxonomy::delete_source, taxonomy::source_articles,
+        taxonomy::list_tags, taxonomy::create_tag, taxonomy::get_tag,
+        taxonomy::update_tag, taxonomy::delete_tag, taxonomy::tag_articles,
         auth::login, auth::refresh, auth::logout,
         users::list_users, users::create_user, users::get_me, users::change_password,
         users::get_user, users::update_user, users::delete_user,
     ),
     components(schemas(
         problem::Problem, crate::error::FieldError, dto::ArticleDto, dto::AuthorDto,
-        dto::SourceDto, dto::TagDto, dto::ListMeta, dto::ArticleList, dto::CommentStatusDto,
+        dto::SourceDto, dto::TagDto, dto::AuthorRef, dto::SourceRef, dto::TagRef,
+        dto::ListMeta, dto::ArticleList, dto::AuthorList, dto::SourceList, dto::TagList,
+        dto::CommentStatusDto, dto::ArticleWrite, dto::AuthorWrite, dto::SourceWrite, dto::TagWrite,
         health::Status, auth::LoginRequest, auth::RefreshRequest, auth::TokenResponse,
         users::UserDto, users::UserList, users::CreateUserRequest, users::UpdateUserRequest,
         users::ChangePasswordRequest,
     )),
     tags(
-        (name = "articles", description = "Published articles"),
+        (name = "articles", description = "Articles: public reads, staff writes"),
+        (name = "authors", description = "Bylines"),
+        (name = "sources", description = "Outlets that content is cross-posted from"),
+        (name = "tags", description = "Topic labels"),
         (name = "auth", description = "Login, token refresh and logout"),
         (name = "users", description = "Accounts (admin), and the signed-in user"),
         (name = "operations", description = "Health checks"),

@@ -8,16 +8,15 @@ use axum::{
     response::IntoResponse,
 };
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
     auth::Role,
-    domain::pagination::PageRequest,
     entities::user,
     error::{AppError, FieldError},
     rest::{
-        articles::ListArticlesParams as PageParams,
+        articles::PageParams,
         dto::ListMeta,
         extract::{Caller, Json, Query},
         pagination_headers, private_no_store,
@@ -88,7 +87,7 @@ pub struct UpdateUserRequest {
     pub password: Option<String>,
     pub display_name: Option<String>,
     pub role: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::rest::dto::double_option")]
     #[schema(value_type = Option<String>)]
     pub author_id: Option<Option<String>>,
     pub active: Option<bool>,
@@ -100,15 +99,6 @@ pub struct ChangePasswordRequest {
     pub current_password: String,
     /// At least 8 characters.
     pub new_password: String,
-}
-
-/// Distinguish an absent field (`None`) from an explicit `null` (`Some(None)`).
-pub fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
 }
 
 fn parse_role(value: &str) -> Result<Role, FieldError> {
@@ -184,7 +174,7 @@ pub async fn list_users(
     OriginalUri(uri): OriginalUri,
     Query(params): Query<PageParams>,
 ) -> Result<impl IntoResponse, AppError> {
-    let page = PageRequest::parse(params.page.as_deref(), params.per_page.as_deref())?;
+    let page = params.parse()?;
     let result = users::list(&state, &ctx.actor, page).await?;
     let mut headers = HeaderMap::new();
     pagination_headers(&mut headers, uri.path(), uri.query(), &result);

@@ -1,24 +1,27 @@
-//! Articles: visibility, listing with authors/tags/source/comment counts
-//! loaded in batches (a fixed number of queries per page), and writing.
+//! Articles: visibility, listing (filters, sorts, page numbers or keyset
+//! cursors) with bylines/tags/source/comment counts loaded in batches, and
+//! the write rules — slugs and slug history, rendering, bylines, publishing
+//! permissions and optimistic concurrency.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    sea_query::{Expr, Func, Order, Query},
 };
 
 use crate::{
-    auth::Actor,
+    auth::{Actor, Role, policy},
     domain::{
         body::{self, BodyFormat},
         pagination::{Cursor, Page, PageRequest},
         slug,
     },
-    entities::{article, article_author, article_tag, author, comment, source, tag},
-    error::AppError,
-    services::{new_id, now},
+    entities::{article, article_author, article_slug, article_tag, author, comment, source, tag},
+    error::{AppError, FieldError},
+    services::{new_id, now, resolve},
     state::AppState,
 };
 
@@ -26,6 +29,9 @@ use crate::{
 pub const DRAFT: &str = "draft";
 pub const PUBLISHED: &str = "published";
 pub const ARCHIVED: &str = "archived";
+
+/// Longest title accepted.
+pub const MAX_TITLE_CHARS: usize = 300;
 
 /// An article with everything a reader sees alongside it.
 #[derive(Debug, Clone)]
@@ -39,6 +45,8 @@ pub struct ArticleView {
     /// Approved comments only.
     pub comment_count: u64,
     pub canonical_url: String,
+    /// Earlier slugs (staff only; empty unless loaded for a single article).
+    pub previous_slugs: Vec<String>,
 }
 
 impl ArticleView {
@@ -53,29 +61,281 @@ impl ArticleView {
     pub fn reading_time_minutes(&self) -> i32 {
         body::reading_time_minutes(self.article.word_count)
     }
+
+    /// The value an `If-Match` header must carry to update this article.
+    pub fn etag(&self) -> String {
+        version_etag(self.article.version)
+    }
+}
+
+/// The strong ETag of an article version, as staff GETs send it.
+pub fn version_etag(version: i32) -> String {
+    format!("\"v{version}\"")
 }
 
 /// What the public may see: published, and not scheduled for later.
-fn visible_to_public(at: DateTime<Utc>) -> Condition {
+pub fn visible_to_public(at: DateTime<Utc>) -> Condition {
     Condition::all()
         .add(article::Column::Status.eq(PUBLISHED))
         .add(article::Column::PublishedAt.lte(at))
 }
 
-/// The list query for an actor. Staff see the same list as readers unless
-/// they filter by status (a later issue adds that filter).
-fn list_condition(_actor: &Actor) -> Condition {
-    visible_to_public(now())
+/// The ids of articles credited to `author_id` (a subquery).
+fn bylined_by(author_id: &str) -> Condition {
+    Condition::all().add(
+        article::Column::Id.in_subquery(
+            Query::select()
+                .column(article_author::Column::ArticleId)
+                .from(article_author::Entity)
+                .and_where(Expr::col(article_author::Column::AuthorId).eq(author_id))
+                .to_owned(),
+        ),
+    )
 }
 
-/// One page of published articles, newest first (REST `GET /articles`).
+/// Whether `actor` may see `a` even when it is not public.
+fn may_see_unpublished(actor: &Actor, bylines: &[String]) -> bool {
+    match actor {
+        Actor::User {
+            role: Role::Admin | Role::Editor,
+            ..
+        } => true,
+        Actor::User {
+            author_id: Some(mine),
+            ..
+        } => bylines.iter().any(|b| b == mine),
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------- listing
+
+/// Which articles a list shows (API.md `GET /articles` query).
+#[derive(Debug, Clone, Default)]
+pub struct ArticleFilter {
+    /// Author slug or id.
+    pub author: Option<String>,
+    /// Source slug or id.
+    pub source: Option<String>,
+    /// Tag slug or id.
+    pub tag: Option<String>,
+    /// Words that must all appear in the title, standfirst or text.
+    pub query: Option<String>,
+    /// Staff only: draft, published, scheduled, archived or any.
+    pub status: Option<String>,
+}
+
+/// List orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArticleSort {
+    #[default]
+    PublishedDesc,
+    PublishedAsc,
+    TitleAsc,
+    UpdatedDesc,
+}
+
+impl ArticleSort {
+    /// REST `sort` values.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "-published_at" => Some(ArticleSort::PublishedDesc),
+            "published_at" => Some(ArticleSort::PublishedAsc),
+            "title" => Some(ArticleSort::TitleAsc),
+            "-updated_at" => Some(ArticleSort::UpdatedDesc),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            ArticleSort::PublishedDesc => "-published_at",
+            ArticleSort::PublishedAsc => "published_at",
+            ArticleSort::TitleAsc => "title",
+            ArticleSort::UpdatedDesc => "-updated_at",
+        }
+    }
+
+    fn descending(self) -> bool {
+        matches!(self, ArticleSort::PublishedDesc | ArticleSort::UpdatedDesc)
+    }
+
+    /// The sort key expression. Public lists only hold dated articles, so the
+    /// plain indexed column serves; staff lists may hold undated drafts, which
+    /// sort by their creation time.
+    fn key(self, undated_possible: bool) -> Expr {
+        match self {
+            ArticleSort::PublishedDesc | ArticleSort::PublishedAsc if undated_possible => {
+                Func::coalesce([
+                    Expr::col((article::Entity, article::Column::PublishedAt)),
+                    Expr::col((article::Entity, article::Column::CreatedAt)),
+                ])
+                .into()
+            }
+            ArticleSort::PublishedDesc | ArticleSort::PublishedAsc => {
+                Expr::col((article::Entity, article::Column::PublishedAt))
+            }
+            ArticleSort::TitleAsc => Expr::col((article::Entity, article::Column::Title)),
+            ArticleSort::UpdatedDesc => Expr::col((article::Entity, article::Column::UpdatedAt)),
+        }
+    }
+
+    fn cursor_of(self, a: &article::Model) -> Cursor {
+        match self {
+            ArticleSort::PublishedDesc | ArticleSort::PublishedAsc => {
+                Cursor::at(self.name(), a.published_at.unwrap_or(a.created_at), &a.id)
+            }
+            ArticleSort::UpdatedDesc => Cursor::at(self.name(), a.updated_at, &a.id),
+            ArticleSort::TitleAsc => Cursor {
+                order: self.name().to_string(),
+                key: a.title.clone(),
+                id: a.id.clone(),
+            },
+        }
+    }
+
+    /// Rows strictly beyond `c` in the direction of travel.
+    fn beyond(
+        self,
+        c: &Cursor,
+        field: &str,
+        undated_possible: bool,
+        forward: bool,
+    ) -> Result<Condition, AppError> {
+        let key = self.key(undated_possible);
+        let id = Expr::col((article::Entity, article::Column::Id));
+        let value: sea_orm::Value = match self {
+            ArticleSort::TitleAsc => c.key.clone().into(),
+            _ => c.time(field)?.into(),
+        };
+        let down = self.descending() == forward;
+        Ok(if down {
+            Condition::any()
+                .add(key.clone().lt(value.clone()))
+                .add(Condition::all().add(key.eq(value)).add(id.lt(c.id.clone())))
+        } else {
+            Condition::any()
+                .add(key.clone().gt(value.clone()))
+                .add(Condition::all().add(key.eq(value)).add(id.gt(c.id.clone())))
+        })
+    }
+
+    fn apply(
+        self,
+        q: Select<article::Entity>,
+        undated_possible: bool,
+        forward: bool,
+    ) -> Select<article::Entity> {
+        let order = if self.descending() == forward {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        q.order_by(self.key(undated_possible), order.clone())
+            .order_by(article::Column::Id, order)
+    }
+}
+
+/// The condition for a filter as `actor` may see it, and whether undated
+/// (draft) rows may be in it.
+async fn list_condition(
+    state: &AppState,
+    actor: &Actor,
+    filter: &ArticleFilter,
+) -> Result<Option<(Condition, bool)>, AppError> {
+    let db = &state.db;
+    let at = now();
+    let (mut cond, undated_possible) = match filter.status.as_deref().map(str::trim) {
+        None | Some("") => (visible_to_public(at), false),
+        Some(status) => {
+            let (_, role) = policy::require_staff(actor)?;
+            let cond = match status {
+                "published" => visible_to_public(at),
+                "scheduled" => Condition::all()
+                    .add(article::Column::Status.eq(PUBLISHED))
+                    .add(article::Column::PublishedAt.gt(at)),
+                DRAFT | ARCHIVED => Condition::all().add(article::Column::Status.eq(status)),
+                "any" => Condition::all(),
+                _ => {
+                    return Err(AppError::validation(
+                        "status",
+                        "must be one of draft, published, scheduled, archived, any",
+                    ));
+                }
+            };
+            // Authors and contributors see other people's unpublished work nowhere.
+            let cond = match (role, actor) {
+                (Role::Admin | Role::Editor, _) => cond,
+                (_, Actor::User { author_id, .. }) if status != "published" => {
+                    cond.add(bylined_by(author_id.as_deref().unwrap_or("")))
+                }
+                _ => cond,
+            };
+            (cond, status != "published")
+        }
+    };
+    if let Some(a) = filter.author.as_deref().filter(|s| !s.is_empty()) {
+        match resolve::<author::Entity>(db, author::Column::Id, author::Column::Slug, a).await? {
+            Some(found) => cond = cond.add(bylined_by(&found.id)),
+            None => return Ok(None),
+        }
+    }
+    if let Some(s) = filter.source.as_deref().filter(|s| !s.is_empty()) {
+        match resolve::<source::Entity>(db, source::Column::Id, source::Column::Slug, s).await? {
+            Some(found) => cond = cond.add(article::Column::SourceId.eq(found.id)),
+            None => return Ok(None),
+        }
+    }
+    if let Some(t) = filter.tag.as_deref().filter(|s| !s.is_empty()) {
+        match resolve::<tag::Entity>(db, tag::Column::Id, tag::Column::Slug, t).await? {
+            Some(found) => {
+                cond = cond.add(
+                    article::Column::Id.in_subquery(
+                        Query::select()
+                            .column(article_tag::Column::ArticleId)
+                            .from(article_tag::Entity)
+                            .and_where(Expr::col(article_tag::Column::TagId).eq(found.id))
+                            .to_owned(),
+                    ),
+                )
+            }
+            None => return Ok(None),
+        }
+    }
+    if let Some(q) = filter.query.as_deref() {
+        for word in q.split_whitespace().take(16) {
+            let pattern = format!("%{}%", word.to_lowercase().replace(['%', '_', '\\'], ""));
+            let lower =
+                |c: article::Column| Expr::expr(Func::lower(Expr::col((article::Entity, c))));
+            cond = cond.add(
+                Condition::any()
+                    .add(lower(article::Column::Title).like(pattern.clone()))
+                    .add(lower(article::Column::Standfirst).like(pattern.clone()))
+                    .add(lower(article::Column::BodyText).like(pattern)),
+            );
+        }
+    }
+    Ok(Some((cond, undated_possible)))
+}
+
+/// One page of articles (REST `GET /articles` and the `/x/articles` lists).
 pub async fn list(
     state: &AppState,
     actor: &Actor,
+    filter: ArticleFilter,
+    sort: ArticleSort,
     page: PageRequest,
 ) -> Result<Page<ArticleView>, AppError> {
     let db = &state.db;
-    let cond = list_condition(actor);
+    let empty = Page {
+        items: Vec::new(),
+        page: page.page,
+        per_page: page.per_page,
+        total: 0,
+    };
+    let Some((cond, undated)) = list_condition(state, actor, &filter).await? else {
+        return Ok(empty);
+    };
     let total = article::Entity::find()
         .filter(cond.clone())
         .count(db)
@@ -83,10 +343,7 @@ pub async fn list(
     let rows = if page.offset() >= total {
         Vec::new() // past the end: no need to ask
     } else {
-        article::Entity::find()
-            .filter(cond)
-            .order_by_desc(article::Column::PublishedAt)
-            .order_by_desc(article::Column::Id)
+        sort.apply(article::Entity::find().filter(cond), undated, true)
             .offset(page.offset())
             .limit(page.per_page)
             .all(db)
@@ -94,14 +351,12 @@ pub async fn list(
     };
     Ok(Page {
         items: hydrate(state, rows).await?,
-        page: page.page,
-        per_page: page.per_page,
         total,
+        ..empty
     })
 }
 
-/// Relay-style window arguments, already bounds-checked by the caller's
-/// transport-independent validation in [`ConnectionArgs::validate`].
+/// Relay-style window arguments.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectionArgs {
     pub first: Option<i32>,
@@ -120,26 +375,24 @@ struct Window {
     forward: bool,
     limit: u64,
     from: Option<Cursor>,
+    field: &'static str,
 }
 
 impl ConnectionArgs {
-    fn validate(&self) -> Result<Window, AppError> {
+    fn validate(&self, order: &str) -> Result<Window, AppError> {
         let mut errors = Vec::new();
         for (name, value) in [("first", self.first), ("last", self.last)] {
             if let Some(n) = value
                 && !(0..=MAX_CONNECTION_WINDOW).contains(&n)
             {
-                errors.push(crate::error::FieldError::new(
+                errors.push(FieldError::new(
                     name,
                     format!("must be from 0 to {MAX_CONNECTION_WINDOW}"),
                 ));
             }
         }
         if self.first.is_some() && self.last.is_some() {
-            errors.push(crate::error::FieldError::new(
-                "last",
-                "cannot be combined with first",
-            ));
+            errors.push(FieldError::new("last", "cannot be combined with first"));
         }
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
@@ -147,28 +400,31 @@ impl ConnectionArgs {
         let after = self
             .after
             .as_deref()
-            .map(|c| Cursor::decode("after", c))
+            .map(|c| Cursor::decode("after", order, c))
             .transpose()?;
         let before = self
             .before
             .as_deref()
-            .map(|c| Cursor::decode("before", c))
+            .map(|c| Cursor::decode("before", order, c))
             .transpose()?;
         Ok(match (self.last, before) {
             (Some(n), before) => Window {
                 forward: false,
                 limit: n as u64,
                 from: before,
+                field: "before",
             },
             (None, Some(before)) if after.is_none() => Window {
                 forward: false,
                 limit: DEFAULT_CONNECTION_WINDOW as u64,
                 from: Some(before),
+                field: "before",
             },
             _ => Window {
                 forward: true,
                 limit: self.first.unwrap_or(DEFAULT_CONNECTION_WINDOW) as u64,
                 from: after,
+                field: "after",
             },
         })
     }
@@ -183,56 +439,34 @@ pub struct Connection<T> {
     pub total_count: u64,
 }
 
-/// The cursor of an article in the newest-first list.
-fn cursor_of(a: &article::Model) -> Cursor {
-    Cursor {
-        at: a.published_at.unwrap_or(a.created_at),
-        id: a.id.clone(),
-    }
-}
-
-/// Published articles as a keyset-paginated connection, newest first
-/// (GraphQL `articles`). Cursors stay valid when articles are added.
+/// Articles as a keyset-paginated connection (GraphQL `articles`). Cursors
+/// stay valid when articles are added between fetches.
 pub async fn connection(
     state: &AppState,
     actor: &Actor,
+    filter: ArticleFilter,
+    sort: ArticleSort,
     args: ConnectionArgs,
 ) -> Result<Connection<ArticleView>, AppError> {
-    let window = args.validate()?;
+    let window = args.validate(sort.name())?;
     let db = &state.db;
-    let cond = list_condition(actor);
+    let Some((cond, undated)) = list_condition(state, actor, &filter).await? else {
+        return Ok(Connection {
+            edges: Vec::new(),
+            has_next_page: false,
+            has_previous_page: false,
+            total_count: 0,
+        });
+    };
     let total_count = article::Entity::find()
         .filter(cond.clone())
         .count(db)
         .await?;
     let mut query = article::Entity::find().filter(cond);
     if let Some(c) = &window.from {
-        use article::Column::{Id, PublishedAt};
-        // Newest first: "after" a cursor means older; "before" means newer.
-        let beyond = if window.forward {
-            Condition::any().add(PublishedAt.lt(c.at)).add(
-                Condition::all()
-                    .add(PublishedAt.eq(c.at))
-                    .add(Id.lt(c.id.clone())),
-            )
-        } else {
-            Condition::any().add(PublishedAt.gt(c.at)).add(
-                Condition::all()
-                    .add(PublishedAt.eq(c.at))
-                    .add(Id.gt(c.id.clone())),
-            )
-        };
-        query = query.filter(beyond);
+        query = query.filter(sort.beyond(c, window.field, undated, window.forward)?);
     }
-    query = if window.forward {
-        query
-            .order_by_desc(article::Column::PublishedAt)
-            .order_by_desc(article::Column::Id)
-    } else {
-        query
-            .order_by_asc(article::Column::PublishedAt)
-            .order_by_asc(article::Column::Id)
-    };
+    let query = sort.apply(query, undated, window.forward);
     let mut rows = if window.limit == 0 {
         Vec::new()
     } else {
@@ -252,7 +486,7 @@ pub async fn connection(
     Ok(Connection {
         edges: views
             .into_iter()
-            .map(|v| (cursor_of(&v.article), v))
+            .map(|v| (sort.cursor_of(&v.article), v))
             .collect(),
         has_next_page,
         has_previous_page,
@@ -266,10 +500,17 @@ pub async fn hydrate(
     state: &AppState,
     rows: Vec<article::Model>,
 ) -> Result<Vec<ArticleView>, AppError> {
+    hydrate_with(&state.db, &state.config.site_url, rows).await
+}
+
+async fn hydrate_with(
+    db: &impl ConnectionTrait,
+    site_url: &str,
+    rows: Vec<article::Model>,
+) -> Result<Vec<ArticleView>, AppError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let db = &state.db;
     let ids: Vec<String> = rows.iter().map(|a| a.id.clone()).collect();
 
     let author_links = article_author::Entity::find()
@@ -277,67 +518,63 @@ pub async fn hydrate(
         .order_by_asc(article_author::Column::Position)
         .all(db)
         .await?;
-    let authors: HashMap<String, author::Model> = author::Entity::find()
-        .filter(author::Column::Id.is_in(unique(author_links.iter().map(|l| &l.author_id))))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| (a.id.clone(), a))
-        .collect();
-
+    let authors: HashMap<String, author::Model> = by_id(
+        author::Entity::find()
+            .filter(author::Column::Id.is_in(unique(author_links.iter().map(|l| &l.author_id))))
+            .all(db)
+            .await?,
+        |a| &a.id,
+    );
     let tag_links = article_tag::Entity::find()
         .filter(article_tag::Column::ArticleId.is_in(ids.clone()))
         .order_by_asc(article_tag::Column::Position)
         .all(db)
         .await?;
-    let tags: HashMap<String, tag::Model> = tag::Entity::find()
-        .filter(tag::Column::Id.is_in(unique(tag_links.iter().map(|l| &l.tag_id))))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id.clone(), t))
-        .collect();
-
+    let tags: HashMap<String, tag::Model> = by_id(
+        tag::Entity::find()
+            .filter(tag::Column::Id.is_in(unique(tag_links.iter().map(|l| &l.tag_id))))
+            .all(db)
+            .await?,
+        |t| &t.id,
+    );
     let source_ids = unique(rows.iter().filter_map(|a| a.source_id.as_ref()));
     let sources: HashMap<String, source::Model> = if source_ids.is_empty() {
         HashMap::new()
     } else {
-        source::Entity::find()
-            .filter(source::Column::Id.is_in(source_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|s| (s.id.clone(), s))
-            .collect()
+        by_id(
+            source::Entity::find()
+                .filter(source::Column::Id.is_in(source_ids))
+                .all(db)
+                .await?,
+            |s| &s.id,
+        )
     };
-
     let counts = approved_comment_counts(db, &ids).await?;
 
     Ok(rows
         .into_iter()
-        .map(|a| {
-            let authors = author_links
+        .map(|a| ArticleView {
+            authors: author_links
                 .iter()
                 .filter(|l| l.article_id == a.id)
                 .filter_map(|l| authors.get(&l.author_id).cloned())
-                .collect();
-            let tags = tag_links
+                .collect(),
+            tags: tag_links
                 .iter()
                 .filter(|l| l.article_id == a.id)
                 .filter_map(|l| tags.get(&l.tag_id).cloned())
-                .collect();
-            let source = a.source_id.as_ref().and_then(|id| sources.get(id).cloned());
-            let canonical_url = canonical_url(&state.config.site_url, &a);
-            ArticleView {
-                comment_count: counts.get(&a.id).copied().unwrap_or(0),
-                authors,
-                tags,
-                source,
-                canonical_url,
-                article: a,
-            }
+                .collect(),
+            source: a.source_id.as_ref().and_then(|id| sources.get(id).cloned()),
+            comment_count: counts.get(&a.id).copied().unwrap_or(0),
+            canonical_url: canonical_url(site_url, &a),
+            previous_slugs: Vec::new(),
+            article: a,
         })
         .collect())
+}
+
+fn by_id<T>(rows: Vec<T>, id: impl Fn(&T) -> &String) -> HashMap<String, T> {
+    rows.into_iter().map(|r| (id(&r).clone(), r)).collect()
 }
 
 fn unique<'a>(ids: impl Iterator<Item = &'a String>) -> Vec<String> {
@@ -364,7 +601,7 @@ async fn approved_comment_counts(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, n)| (id, n.max(0) as u64))
+        .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
         .collect())
 }
 
@@ -376,8 +613,658 @@ pub fn canonical_url(site_url: &str, a: &article::Model) -> String {
     }
 }
 
-/// A complete, already-validated article to store (used by seeding now; the
-/// content issue's `create` validates client input into this).
+// ---------------------------------------------------------------- reading one
+
+/// The result of looking an article up by id or slug.
+#[derive(Debug)]
+pub enum Found {
+    Article(Box<ArticleView>),
+    /// The slug is an old one; the article now lives at this slug.
+    MovedTo(String),
+}
+
+/// One article by id or slug, as `actor` may see it. An old slug answers
+/// [`Found::MovedTo`]; an article the actor may not see is "not found".
+pub async fn get(state: &AppState, actor: &Actor, id_or_slug: &str) -> Result<Found, AppError> {
+    let db = &state.db;
+    let not_found = || AppError::NotFound {
+        resource: "article",
+    };
+    let found = article::Entity::find()
+        .filter(
+            Condition::any()
+                .add(article::Column::Id.eq(id_or_slug))
+                .add(article::Column::Slug.eq(id_or_slug)),
+        )
+        .one(db)
+        .await?;
+    let Some(a) = found else {
+        let old = article_slug::Entity::find_by_id(id_or_slug.to_string())
+            .one(db)
+            .await?
+            .ok_or_else(not_found)?;
+        let current = article::Entity::find_by_id(old.article_id)
+            .one(db)
+            .await?
+            .ok_or_else(not_found)?;
+        if !is_public(&current) && !may_see_unpublished(actor, &byline_ids(db, &current.id).await?)
+        {
+            return Err(not_found());
+        }
+        return Ok(Found::MovedTo(current.slug));
+    };
+    if !is_public(&a) && !may_see_unpublished(actor, &byline_ids(db, &a.id).await?) {
+        return Err(not_found());
+    }
+    let mut view = hydrate(state, vec![a]).await?.pop().ok_or_else(not_found)?;
+    if actor.is_staff() {
+        view.previous_slugs = article_slug::Entity::find()
+            .filter(article_slug::Column::ArticleId.eq(view.article.id.clone()))
+            .order_by_asc(article_slug::Column::CreatedAt)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| s.slug)
+            .collect();
+    }
+    Ok(Found::Article(Box::new(view)))
+}
+
+fn is_public(a: &article::Model) -> bool {
+    a.status == PUBLISHED && a.published_at.is_some_and(|p| p <= now())
+}
+
+async fn byline_ids(db: &impl ConnectionTrait, article_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(article_author::Entity::find()
+        .filter(article_author::Column::ArticleId.eq(article_id))
+        .order_by_asc(article_author::Column::Position)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| l.author_id)
+        .collect())
+}
+
+// ---------------------------------------------------------------- writing
+
+/// Article fields as a client sends them; `None` = not given. On update an
+/// inner `None` clears an optional field.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleFields {
+    pub title: Option<String>,
+    pub slug: Option<String>,
+    pub standfirst: Option<Option<String>>,
+    pub excerpt: Option<Option<String>>,
+    pub body: Option<String>,
+    pub body_format: Option<String>,
+    pub status: Option<String>,
+    pub published_at: Option<Option<DateTime<Utc>>>,
+    pub author_ids: Option<Vec<String>>,
+    pub tag_ids: Option<Vec<String>>,
+    pub source_id: Option<Option<String>>,
+    pub original_url: Option<Option<String>>,
+    pub original_published_at: Option<Option<DateTime<Utc>>>,
+    pub comment_status: Option<String>,
+    pub feature_image_url: Option<Option<String>>,
+    pub feature_image_alt: Option<Option<String>>,
+}
+
+/// How a client says which version it is updating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// No precondition: last write wins.
+    Any,
+    /// From an `If-Match` header: a mismatch is 412.
+    IfMatch(Option<i32>),
+    /// From a `version` field or `expectedVersion`: a mismatch is 409.
+    Version(i32),
+}
+
+/// Whether `url` is an absolute http(s) URL with a host.
+pub fn is_http_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest) => {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+            !host.is_empty()
+                && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+                && url.len() <= 2048
+        }
+        None => false,
+    }
+}
+
+/// Trimmed, and `None` when empty.
+fn clean(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Field-level validation shared by create and update. Collects every error.
+async fn validate(
+    db: &impl ConnectionTrait,
+    f: &mut ArticleFields,
+    creating: bool,
+) -> Result<(), AppError> {
+    let mut errors = Vec::new();
+    match f.title.as_deref().map(str::trim) {
+        None if creating => errors.push(FieldError::new("title", "is required")),
+        Some("") => errors.push(FieldError::new("title", "must not be empty")),
+        Some(t) if t.chars().count() > MAX_TITLE_CHARS => errors.push(FieldError::new(
+            "title",
+            format!("must be at most {MAX_TITLE_CHARS} characters"),
+        )),
+        _ => {}
+    }
+    if let Some(s) = &f.slug
+        && !slug::is_valid_slug(s)
+    {
+        errors.push(FieldError::new("slug", "must be lowercase ASCII letters and digits joined by single hyphens, at most 200 characters"));
+    }
+    if let Some(fmt) = &f.body_format
+        && BodyFormat::parse(fmt).is_none()
+    {
+        errors.push(FieldError::new("body_format", "must be markdown or html"));
+    }
+    if let Some(st) = &f.status
+        && ![DRAFT, PUBLISHED, ARCHIVED].contains(&st.as_str())
+    {
+        errors.push(FieldError::new(
+            "status",
+            "must be draft, published or archived",
+        ));
+    }
+    if let Some(cs) = &f.comment_status
+        && cs != "open"
+        && cs != "closed"
+    {
+        errors.push(FieldError::new("comment_status", "must be open or closed"));
+    }
+    for (name, value) in [
+        ("original_url", &f.original_url),
+        ("feature_image_url", &f.feature_image_url),
+    ] {
+        if let Some(Some(url)) = value
+            && !url.trim().is_empty()
+            && !is_http_url(url.trim())
+        {
+            errors.push(FieldError::new(name, "must be an absolute http(s) URL"));
+        }
+    }
+    for (name, value, max) in [
+        ("standfirst", &f.standfirst, 5_000),
+        ("excerpt", &f.excerpt, 2_000),
+        ("feature_image_alt", &f.feature_image_alt, 500),
+    ] {
+        if let Some(Some(v)) = value
+            && v.chars().count() > max
+        {
+            errors.push(FieldError::new(
+                name,
+                format!("must be at most {max} characters"),
+            ));
+        }
+    }
+    if let Some(ids) = &f.author_ids {
+        let wanted = unique(ids.iter());
+        if wanted.len() != ids.len() {
+            errors.push(FieldError::new("author_ids", "lists an author twice"));
+        } else if !wanted.is_empty() {
+            let known = author::Entity::find()
+                .filter(author::Column::Id.is_in(wanted.clone()))
+                .count(db)
+                .await?;
+            if known as usize != wanted.len() {
+                errors.push(FieldError::new(
+                    "author_ids",
+                    "names an author that does not exist",
+                ));
+            }
+        }
+    }
+    if let Some(ids) = &f.tag_ids {
+        let wanted = unique(ids.iter());
+        if wanted.len() != ids.len() {
+            errors.push(FieldError::new("tag_ids", "lists a tag twice"));
+        } else if !wanted.is_empty() {
+            let known = tag::Entity::find()
+                .filter(tag::Column::Id.is_in(wanted.clone()))
+                .count(db)
+                .await?;
+            if known as usize != wanted.len() {
+                errors.push(FieldError::new(
+                    "tag_ids",
+                    "names a tag that does not exist",
+                ));
+            }
+        }
+    }
+    if let Some(Some(id)) = &f.source_id
+        && source::Entity::find_by_id(id.clone()).count(db).await? == 0
+    {
+        errors.push(FieldError::new(
+            "source_id",
+            "names a source that does not exist",
+        ));
+    }
+    if errors.is_empty() {
+        f.title = f.title.take().map(|t| t.trim().to_string());
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// Roles that may publish.
+fn may_publish(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Editor | Role::Author)
+}
+
+/// Authors and contributors must stay a byline of what they write.
+fn check_byline(actor: &Actor, role: Role, bylines: &[String]) -> Result<(), AppError> {
+    if matches!(role, Role::Admin | Role::Editor) {
+        return Ok(());
+    }
+    match actor {
+        Actor::User {
+            author_id: Some(mine),
+            ..
+        } if bylines.iter().any(|b| b == mine) => Ok(()),
+        Actor::User {
+            author_id: None, ..
+        } => Err(AppError::Forbidden(
+            "your account is not linked to an author, so you cannot write articles".into(),
+        )),
+        _ => Err(AppError::Forbidden(
+            "you may only write articles on which you are a byline".into(),
+        )),
+    }
+}
+
+/// Insert the article's byline and tag rows in order.
+async fn write_links(
+    db: &impl ConnectionTrait,
+    article_id: &str,
+    authors: Option<&[String]>,
+    tags: Option<&[String]>,
+) -> Result<(), AppError> {
+    if let Some(authors) = authors {
+        article_author::Entity::delete_many()
+            .filter(article_author::Column::ArticleId.eq(article_id))
+            .exec(db)
+            .await?;
+        for (position, author_id) in authors.iter().enumerate() {
+            article_author::Entity::insert(article_author::ActiveModel {
+                article_id: Set(article_id.to_string()),
+                author_id: Set(author_id.clone()),
+                position: Set(position as i32),
+            })
+            .exec_without_returning(db)
+            .await?;
+        }
+    }
+    if let Some(tags) = tags {
+        article_tag::Entity::delete_many()
+            .filter(article_tag::Column::ArticleId.eq(article_id))
+            .exec(db)
+            .await?;
+        for (position, tag_id) in tags.iter().enumerate() {
+            article_tag::Entity::insert(article_tag::ActiveModel {
+                article_id: Set(article_id.to_string()),
+                tag_id: Set(tag_id.clone()),
+                position: Set(position as i32),
+            })
+            .exec_without_returning(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `candidate` is used by another article, now or as an old slug.
+async fn slug_taken(
+    db: &impl ConnectionTrait,
+    candidate: &str,
+    except_article: Option<&str>,
+) -> Result<bool, AppError> {
+    let mut current = article::Entity::find().filter(article::Column::Slug.eq(candidate));
+    let mut old = article_slug::Entity::find().filter(article_slug::Column::Slug.eq(candidate));
+    if let Some(id) = except_article {
+        current = current.filter(article::Column::Id.ne(id));
+        old = old.filter(article_slug::Column::ArticleId.ne(id));
+    }
+    Ok(current.count(db).await? > 0 || old.count(db).await? > 0)
+}
+
+/// A free slug for an article: `base`, `base-2`, `base-3`...
+pub async fn free_slug(db: &impl ConnectionTrait, base: &str) -> Result<String, AppError> {
+    for n in 1..1000u32 {
+        let candidate = slug::candidate(base, n);
+        if !slug_taken(db, &candidate, None).await? {
+            return Ok(candidate);
+        }
+    }
+    Err(AppError::Conflict(format!("no free slug near {base:?}")))
+}
+
+/// Create an article. Authors and contributors are put on the byline when
+/// none is given and must be on it otherwise; contributors may not publish.
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    mut f: ArticleFields,
+) -> Result<ArticleView, AppError> {
+    let (_, role) = policy::require_staff(actor)?;
+    let txn = state.db.begin().await?;
+    validate(&txn, &mut f, true).await?;
+    let status = f.status.clone().unwrap_or_else(|| DRAFT.to_string());
+    if status == PUBLISHED && !may_publish(role) {
+        return Err(AppError::Forbidden("contributors may not publish".into()));
+    }
+    let mut author_ids = f.author_ids.clone().unwrap_or_default();
+    if author_ids.is_empty()
+        && !matches!(role, Role::Admin | Role::Editor)
+        && let Actor::User {
+            author_id: Some(mine),
+            ..
+        } = actor
+    {
+        author_ids.push(mine.clone());
+    }
+    check_byline(actor, role, &author_ids)?;
+    let title = f.title.clone().unwrap_or_default();
+    let slug = match &f.slug {
+        Some(s) => {
+            if slug_taken(&txn, s, None).await? {
+                return Err(AppError::Conflict(format!(
+                    "the slug {s:?} is already used"
+                )));
+            }
+            s.clone()
+        }
+        None => {
+            let base = slug::slugify(&title);
+            free_slug(&txn, if base.is_empty() { "article" } else { &base }).await?
+        }
+    };
+    let format = f
+        .body_format
+        .as_deref()
+        .and_then(BodyFormat::parse)
+        .unwrap_or(BodyFormat::Markdown);
+    let body_src = f.body.clone().unwrap_or_default();
+    let rendered = body::render(&body_src, format);
+    let at = now();
+    let published_at = match f.published_at {
+        Some(p) => p,
+        None if status == PUBLISHED => Some(at),
+        None => None,
+    };
+    let id = new_id();
+    article::Entity::insert(article::ActiveModel {
+        id: Set(id.clone()),
+        slug: Set(slug),
+        title: Set(title),
+        standfirst: Set(clean(f.standfirst.clone().flatten())),
+        excerpt: Set(clean(f.excerpt.clone().flatten())),
+        body: Set(body_src),
+        body_format: Set(format.as_str().to_string()),
+        body_html: Set(rendered.html),
+        body_text: Set(rendered.text),
+        word_count: Set(rendered.word_count),
+        status: Set(status),
+        published_at: Set(published_at.map(trunc)),
+        source_id: Set(f.source_id.clone().flatten()),
+        original_url: Set(clean(f.original_url.clone().flatten())),
+        original_published_at: Set(f.original_published_at.flatten().map(trunc)),
+        comment_status: Set(f.comment_status.clone().unwrap_or_else(|| "open".into())),
+        feature_image_url: Set(clean(f.feature_image_url.clone().flatten())),
+        feature_image_alt: Set(clean(f.feature_image_alt.clone().flatten())),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    write_links(
+        &txn,
+        &id,
+        Some(&author_ids),
+        Some(&f.tag_ids.clone().unwrap_or_default()),
+    )
+    .await?;
+    let saved = article::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound {
+            resource: "article",
+        })?;
+    let view = hydrate_with(&txn, &state.config.site_url, vec![saved])
+        .await?
+        .pop();
+    txn.commit().await?;
+    view.ok_or(AppError::NotFound {
+        resource: "article",
+    })
+}
+
+fn trunc(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    t.trunc_subsecs(6)
+}
+
+/// Update an article. Refused without change when `expected` names another
+/// version (412 for If-Match, 409 for a version field).
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    mut f: ArticleFields,
+    expected: Expected,
+) -> Result<ArticleView, AppError> {
+    let (_, role) = policy::require_staff(actor)?;
+    let txn = state.db.begin().await?;
+    let current = article::Entity::find_by_id(id.to_string())
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound {
+            resource: "article",
+        })?;
+    let bylines = byline_ids(&txn, id).await?;
+    if !may_see_unpublished(actor, &bylines) && !matches!(role, Role::Admin | Role::Editor) {
+        // Not theirs: do not reveal whether it exists unless it is public.
+        return Err(if is_public(&current) {
+            AppError::Forbidden("you may only edit articles on which you are a byline".into())
+        } else {
+            AppError::NotFound {
+                resource: "article",
+            }
+        });
+    }
+    check_byline(actor, role, &bylines)?;
+    if role == Role::Contributor && current.status != DRAFT {
+        return Err(AppError::Forbidden(
+            "contributors may only edit drafts".into(),
+        ));
+    }
+    match expected {
+        Expected::Any => {}
+        Expected::IfMatch(v) if v == Some(current.version) => {}
+        Expected::IfMatch(_) => {
+            return Err(AppError::PreconditionFailed(format!(
+                "the article has changed: its current ETag is {}",
+                version_etag(current.version)
+            )));
+        }
+        Expected::Version(v) if v == current.version => {}
+        Expected::Version(_) => {
+            return Err(AppError::Conflict(format!(
+                "the article has changed: its current version is {}",
+                current.version
+            )));
+        }
+    }
+    validate(&txn, &mut f, false).await?;
+    if f.status.as_deref() == Some(PUBLISHED) && current.status != PUBLISHED && !may_publish(role) {
+        return Err(AppError::Forbidden("contributors may not publish".into()));
+    }
+    if let Some(ids) = &f.author_ids {
+        check_byline(actor, role, ids)?;
+    }
+    let mut model: article::ActiveModel = current.clone().into();
+    if let Some(t) = f.title.clone() {
+        model.title = Set(t);
+    }
+    if let Some(new_slug) = f.slug.clone()
+        && new_slug != current.slug
+    {
+        if slug_taken(&txn, &new_slug, Some(id)).await? {
+            return Err(AppError::Conflict(format!(
+                "the slug {new_slug:?} is already used"
+            )));
+        }
+        // Keep the old slug for redirects; a slug taken back leaves the history.
+        article_slug::Entity::delete_by_id(new_slug.clone())
+            .exec(&txn)
+            .await?;
+        article_slug::Entity::insert(article_slug::ActiveModel {
+            slug: Set(current.slug.clone()),
+            article_id: Set(id.to_string()),
+            created_at: Set(now()),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        model.slug = Set(new_slug);
+    }
+    if let Some(v) = f.standfirst.clone() {
+        model.standfirst = Set(clean(v));
+    }
+    if let Some(v) = f.excerpt.clone() {
+        model.excerpt = Set(clean(v));
+    }
+    if f.body.is_some() || f.body_format.is_some() {
+        let format = f
+            .body_format
+            .as_deref()
+            .and_then(BodyFormat::parse)
+            .or_else(|| BodyFormat::parse(&current.body_format))
+            .unwrap_or(BodyFormat::Markdown);
+        let src = f.body.clone().unwrap_or_else(|| current.body.clone());
+        let rendered = body::render(&src, format);
+        model.body = Set(src);
+        model.body_format = Set(format.as_str().to_string());
+        model.body_html = Set(rendered.html);
+        model.body_text = Set(rendered.text);
+        model.word_count = Set(rendered.word_count);
+    }
+    if let Some(st) = f.status.clone() {
+        if st == PUBLISHED && current.published_at.is_none() && f.published_at.is_none() {
+            model.published_at = Set(Some(now()));
+        }
+        model.status = Set(st);
+    }
+    if let Some(p) = f.published_at {
+        model.published_at = Set(p.map(trunc));
+    }
+    if let Some(v) = f.source_id.clone() {
+        model.source_id = Set(v);
+    }
+    if let Some(v) = f.original_url.clone() {
+        model.original_url = Set(clean(v));
+    }
+    if let Some(v) = f.original_published_at {
+        model.original_published_at = Set(v.map(trunc));
+    }
+    if let Some(v) = f.comment_status.clone() {
+        model.comment_status = Set(v);
+    }
+    if let Some(v) = f.feature_image_url.clone() {
+        model.feature_image_url = Set(clean(v));
+    }
+    if let Some(v) = f.feature_image_alt.clone() {
+        model.feature_image_alt = Set(clean(v));
+    }
+    model.version = Set(current.version + 1);
+    model.updated_at = Set(now());
+    // Guard against a concurrent writer between our read and this write.
+    let res = article::Entity::update_many()
+        .set(model)
+        .filter(article::Column::Id.eq(id))
+        .filter(article::Column::Version.eq(current.version))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "the article was changed by someone else at the same time; retry".into(),
+        ));
+    }
+    write_links(&txn, id, f.author_ids.as_deref(), f.tag_ids.as_deref()).await?;
+    let saved = article::Entity::find_by_id(id.to_string())
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound {
+            resource: "article",
+        })?;
+    let view = hydrate_with(&txn, &state.config.site_url, vec![saved])
+        .await?
+        .pop();
+    txn.commit().await?;
+    view.ok_or(AppError::NotFound {
+        resource: "article",
+    })
+}
+
+/// Publish now or at `at` (scheduling when in the future).
+pub async fn publish(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    at: Option<DateTime<Utc>>,
+) -> Result<ArticleView, AppError> {
+    let fields = ArticleFields {
+        status: Some(PUBLISHED.into()),
+        published_at: Some(Some(at.unwrap_or_else(now))),
+        ..Default::default()
+    };
+    update(state, actor, id, fields, Expected::Any).await
+}
+
+/// Delete an article (its comments, links and slug history go with it).
+pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
+    let (_, role) = policy::require_staff(actor)?;
+    let txn = state.db.begin().await?;
+    let current = article::Entity::find_by_id(id.to_string())
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound {
+            resource: "article",
+        })?;
+    let bylines = byline_ids(&txn, id).await?;
+    if !matches!(role, Role::Admin | Role::Editor) {
+        if !may_see_unpublished(actor, &bylines) {
+            return Err(if is_public(&current) {
+                AppError::Forbidden("you may only delete articles on which you are a byline".into())
+            } else {
+                AppError::NotFound {
+                    resource: "article",
+                }
+            });
+        }
+        if role == Role::Contributor && current.status != DRAFT {
+            return Err(AppError::Forbidden(
+                "contributors may only delete drafts".into(),
+            ));
+        }
+    }
+    article::Entity::delete_by_id(id.to_string())
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A complete, already-validated article to store directly (seeding).
 #[derive(Debug, Clone)]
 pub struct NewArticle {
     pub title: String,
@@ -398,29 +1285,7 @@ pub struct NewArticle {
     pub feature_image_alt: Option<String>,
 }
 
-/// A free slug for an article: `base`, `base-2`, `base-3`... checked against
-/// current articles and their slug history.
-pub async fn free_slug(db: &impl ConnectionTrait, base: &str) -> Result<String, AppError> {
-    use crate::entities::article_slug;
-    for n in 1..1000u32 {
-        let candidate = slug::candidate(base, n);
-        let taken = article::Entity::find()
-            .filter(article::Column::Slug.eq(candidate.clone()))
-            .count(db)
-            .await?
-            > 0
-            || article_slug::Entity::find_by_id(candidate.clone())
-                .count(db)
-                .await?
-                > 0;
-        if !taken {
-            return Ok(candidate);
-        }
-    }
-    Err(AppError::Conflict(format!("no free slug near {base:?}")))
-}
-
-/// Store a new article with its byline and tags (inside the caller's transaction).
+/// Store a seeded article with its byline and tags (inside the caller's transaction).
 pub async fn insert(
     db: &impl ConnectionTrait,
     input: NewArticle,
@@ -430,15 +1295,10 @@ pub async fn insert(
         .slug
         .clone()
         .unwrap_or_else(|| slug::slugify(&input.title));
-    let base = if base.is_empty() {
-        "article".to_string()
-    } else {
-        base
-    };
-    let slug = free_slug(db, &base).await?;
+    let slug = free_slug(db, if base.is_empty() { "article" } else { &base }).await?;
     let at = now();
     let id = new_id();
-    let model = article::ActiveModel {
+    let saved = article::Entity::insert(article::ActiveModel {
         id: Set(id.clone()),
         slug: Set(slug),
         title: Set(input.title),
@@ -450,53 +1310,130 @@ pub async fn insert(
         body_text: Set(rendered.text),
         word_count: Set(rendered.word_count),
         status: Set(input.status.to_string()),
-        published_at: Set(input.published_at),
+        published_at: Set(input.published_at.map(trunc)),
         source_id: Set(input.source_id),
         original_url: Set(input.original_url),
-        original_published_at: Set(input.original_published_at),
+        original_published_at: Set(input.original_published_at.map(trunc)),
         comment_status: Set(input.comment_status.to_string()),
         feature_image_url: Set(input.feature_image_url),
         feature_image_alt: Set(input.feature_image_alt),
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
-    };
-    let saved = article::Entity::insert(model)
-        .exec_with_returning(db)
-        .await?;
-    for (position, author_id) in input.author_ids.into_iter().enumerate() {
-        article_author::Entity::insert(article_author::ActiveModel {
-            article_id: Set(id.clone()),
-            author_id: Set(author_id),
-            position: Set(position as i32),
-        })
-        .exec_without_returning(db)
-        .await?;
-    }
-    for (position, tag_id) in input.tag_ids.into_iter().enumerate() {
-        article_tag::Entity::insert(article_tag::ActiveModel {
-            article_id: Set(id.clone()),
-            tag_id: Set(tag_id),
-            position: Set(position as i32),
-        })
-        .exec_without_returning(db)
-        .await?;
-    }
+    })
+    .exec_with_returning(db)
+    .await?;
+    write_links(db, &id, Some(&input.author_ids), Some(&input.tag_ids)).await?;
     Ok(saved)
 }
 
-/// A free author slug: `base`, `base-2`...
-pub async fn free_author_slug(db: &impl ConnectionTrait, base: &str) -> Result<String, AppError> {
-    for n in 1..1000u32 {
-        let candidate = slug::candidate(base, n);
-        if author::Entity::find()
-            .filter(author::Column::Slug.eq(candidate.clone()))
-            .count(db)
-            .await?
-            == 0
-        {
-            return Ok(candidate);
-        }
+/// Articles per author/source/tag that the public can see, in one query.
+pub async fn visible_counts_by_author(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<HashMap<String, u64>, AppError> {
+    let visible = Query::select()
+        .column(article::Column::Id)
+        .from(article::Entity)
+        .cond_where(visible_to_public(now()))
+        .to_owned();
+    let rows: Vec<(String, i64)> = article_author::Entity::find()
+        .select_only()
+        .column(article_author::Column::AuthorId)
+        .column_as(article_author::Column::ArticleId.count(), "n")
+        .filter(article_author::Column::AuthorId.is_in(ids.to_vec()))
+        .filter(article_author::Column::ArticleId.in_subquery(visible))
+        .group_by(article_author::Column::AuthorId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
+        .collect())
+}
+
+pub async fn visible_counts_by_tag(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<HashMap<String, u64>, AppError> {
+    let visible = Query::select()
+        .column(article::Column::Id)
+        .from(article::Entity)
+        .cond_where(visible_to_public(now()))
+        .to_owned();
+    let rows: Vec<(String, i64)> = article_tag::Entity::find()
+        .select_only()
+        .column(article_tag::Column::TagId)
+        .column_as(article_tag::Column::ArticleId.count(), "n")
+        .filter(article_tag::Column::TagId.is_in(ids.to_vec()))
+        .filter(article_tag::Column::ArticleId.in_subquery(visible))
+        .group_by(article_tag::Column::TagId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
+        .collect())
+}
+
+pub async fn visible_counts_by_source(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<HashMap<String, u64>, AppError> {
+    let rows: Vec<(String, i64)> = article::Entity::find()
+        .select_only()
+        .column(article::Column::SourceId)
+        .column_as(article::Column::Id.count(), "n")
+        .filter(article::Column::SourceId.is_in(ids.to_vec()))
+        .filter(visible_to_public(now()))
+        .group_by(article::Column::SourceId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
+        .collect())
+}
+
+/// How many articles (any status) use an author or a source: deleting one in
+/// use is refused with this count.
+pub async fn usage_of_author(db: &impl ConnectionTrait, author_id: &str) -> Result<u64, AppError> {
+    Ok(article_author::Entity::find()
+        .filter(article_author::Column::AuthorId.eq(author_id))
+        .count(db)
+        .await?)
+}
+
+pub async fn usage_of_source(db: &impl ConnectionTrait, source_id: &str) -> Result<u64, AppError> {
+    Ok(article::Entity::find()
+        .filter(article::Column::SourceId.eq(source_id))
+        .count(db)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_absolute_http_urls_pass() {
+        assert!(is_http_url("https://news.cgtn.com/news/x"));
+        assert!(is_http_url("http://example.org"));
+        assert!(!is_http_url("javascript:alert(1)"));
+        assert!(!is_http_url("ftp://example.org"));
+        assert!(!is_http_url("https://"));
+        assert!(!is_http_url("https://exa mple.org"));
+        assert!(!is_http_url("/relative"));
     }
-    Err(AppError::Conflict(format!("no free slug near {base:?}")))
+
+    #[test]
+    fn sorts_parse_from_their_rest_names() {
+        for s in ["-published_at", "published_at", "title", "-updated_at"] {
+            assert_eq!(ArticleSort::parse(s).unwrap().name(), s);
+        }
+        assert!(ArticleSort::parse("random").is_none());
+    }
 }

@@ -72,7 +72,15 @@ pub async fn demo(state: &AppState) -> Result<SeedOutcome, AppError> {
     let author_id = new_id();
     author::Entity::insert(author::ActiveModel {
         id: Set(author_id.clone()),
-        slug: Set(articles::free_author_slug(&txn, "danny-haiphong").await?),
+        slug: Set(crate::services::assign_slug::<author::Entity>(
+            &txn,
+            author::Column::Id,
+            author::Column::Slug,
+            None,
+            "Danny Haiphong",
+            None,
+        )
+        .await?),
         name: Set("Danny Haiphong".into()),
         title: Set(Some("Co-editor, Friends of Socialist China".into())),
         bio: Set(Some(

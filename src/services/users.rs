@@ -394,19 +394,20 @@ pub async fn connection(
     };
     let after = after
         .as_deref()
-        .map(|c| Cursor::decode("after", c))
+        .map(|c| Cursor::decode("after", "created_at", c))
         .transpose()?;
+    let after_at = after.as_ref().map(|c| c.time("after")).transpose()?;
     let total_count = user::Entity::find().count(&state.db).await?;
     let mut query = user::Entity::find()
         .order_by_asc(user::Column::CreatedAt)
         .order_by_asc(user::Column::Id);
-    if let Some(c) = &after {
+    if let (Some(c), Some(at)) = (&after, after_at) {
         query = query.filter(
             sea_orm::Condition::any()
-                .add(user::Column::CreatedAt.gt(c.at))
+                .add(user::Column::CreatedAt.gt(at))
                 .add(
                     sea_orm::Condition::all()
-                        .add(user::Column::CreatedAt.eq(c.at))
+                        .add(user::Column::CreatedAt.eq(at))
                         .add(user::Column::Id.gt(c.id.clone())),
                 ),
         );
@@ -421,15 +422,7 @@ pub async fn connection(
     Ok(crate::services::articles::Connection {
         edges: rows
             .into_iter()
-            .map(|u| {
-                (
-                    Cursor {
-                        at: u.created_at,
-                        id: u.id.clone(),
-                    },
-                    u,
-                )
-            })
+            .map(|u| (Cursor::at("created_at", u.created_at, &u.id), u))
             .collect(),
         has_next_page,
         has_previous_page: after.is_some(),
