@@ -33,6 +33,9 @@ pub enum AppError {
     /// No credentials (`invalid_token == false`) or bad ones.
     #[error("{}", if *invalid_token { "the access token is invalid, expired or revoked" } else { "authentication is required" })]
     Unauthenticated { invalid_token: bool },
+    /// A refresh token that is unknown, expired, already used or revoked.
+    #[error("the refresh token is invalid, expired, already used or revoked")]
+    InvalidRefreshToken,
     #[error("{0}")]
     Forbidden(String),
     #[error("{resource} not found")]
@@ -67,7 +70,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::BadRequest(_) => 400,
-            AppError::Unauthenticated { .. } => 401,
+            AppError::Unauthenticated { .. } | AppError::InvalidRefreshToken => 401,
             AppError::Forbidden(_) => 403,
             AppError::NotFound { .. } => 404,
             AppError::Conflict(_) => 409,
@@ -86,7 +89,7 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => "bad_request",
             AppError::Validation(_) => "validation_failed",
-            AppError::Unauthenticated { .. } => "unauthorized",
+            AppError::Unauthenticated { .. } | AppError::InvalidRefreshToken => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound { .. } => "not_found",
             AppError::Conflict(_) => "conflict",
@@ -106,7 +109,7 @@ impl AppError {
             | AppError::Validation(_)
             | AppError::PayloadTooLarge
             | AppError::UnsupportedMediaType(_) => "BAD_USER_INPUT",
-            AppError::Unauthenticated { .. } => "UNAUTHENTICATED",
+            AppError::Unauthenticated { .. } | AppError::InvalidRefreshToken => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::NotFound { .. } => "NOT_FOUND",
             AppError::Conflict(_) | AppError::PreconditionFailed(_) => "CONFLICT",

@@ -158,9 +158,7 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, App
     if presented.trim().is_empty() {
         return Err(AppError::validation("refresh_token", "is required"));
     }
-    let invalid = || AppError::Unauthenticated {
-        invalid_token: true,
-    };
+    let invalid = || AppError::InvalidRefreshToken;
     let txn = state.db.begin().await?;
     let Some(token) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash_refresh(presented.trim())))
