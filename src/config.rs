@@ -89,6 +89,29 @@ pub struct Config {
     pub login_failures_per_minute: u32,
     /// `BROADSHEET_TRUSTED_PROXIES`: CIDRs whose `X-Forwarded-For` is believed (none by default).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `BROADSHEET_COMMENT_MODERATION`: which comments wait for a moderator.
+    pub comment_moderation: Moderation,
+    /// `BROADSHEET_COMMENT_RATE_PER_MINUTE` per client address (default 5, 0 = off).
+    pub comment_rate_per_minute: u32,
+    /// `BROADSHEET_COMMENT_MAX_LINKS`: more links than this holds a comment (default 2).
+    pub comment_max_links: u32,
+    /// `BROADSHEET_COMMENT_BLOCKLIST`: comma-separated words that hold a comment.
+    pub comment_blocklist: Vec<String>,
+    /// `BROADSHEET_COMMENT_MAX_DEPTH`: thread levels (default 5: depths 0-4).
+    pub comment_max_depth: u32,
+    /// `BROADSHEET_COMMENTS_CLOSE_AFTER_DAYS`: close comments this long after publication (0 = never).
+    pub comments_close_after_days: u32,
+}
+
+/// Comment moderation policy (API.md `COMMENT_MODERATION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moderation {
+    /// Hold every comment.
+    All,
+    /// Hold comments from emails without an earlier approved comment (WordPress's default).
+    FirstTime,
+    /// Hold none (the link and blocklist rules still apply).
+    None,
 }
 
 /// Why the configuration was refused: the setting and the reason.
@@ -131,6 +154,12 @@ struct RawConfig {
     refresh_token_ttl: Option<toml::Value>,
     login_failures_per_minute: Option<toml::Value>,
     trusted_proxies: Option<String>,
+    comment_moderation: Option<String>,
+    comment_rate_per_minute: Option<toml::Value>,
+    comment_max_links: Option<toml::Value>,
+    comment_blocklist: Option<String>,
+    comment_max_depth: Option<toml::Value>,
+    comments_close_after_days: Option<toml::Value>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://broadsheet.db?mode=rwc";
@@ -163,6 +192,12 @@ impl Config {
             refresh_token_ttl: 30 * 24 * 3600,
             login_failures_per_minute: 5,
             trusted_proxies: Vec::new(),
+            comment_moderation: Moderation::FirstTime,
+            comment_rate_per_minute: 5,
+            comment_max_links: 2,
+            comment_blocklist: Vec::new(),
+            comment_max_depth: 5,
+            comments_close_after_days: 0,
         }
     }
 
@@ -402,6 +437,66 @@ impl Config {
                 cfg.trusted_proxies.push(net);
             }
         }
+        if let Some(v) = env("BROADSHEET_COMMENT_MODERATION").or(raw.comment_moderation) {
+            cfg.comment_moderation = match v.trim().to_ascii_lowercase().as_str() {
+                "all" => Moderation::All,
+                "first_time" => Moderation::FirstTime,
+                "none" => Moderation::None,
+                _ => {
+                    return Err(bad(
+                        "BROADSHEET_COMMENT_MODERATION",
+                        format!("{v:?} is not one of all, first_time, none"),
+                    ));
+                }
+            };
+        }
+        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 4] = [
+            (
+                "BROADSHEET_COMMENT_RATE_PER_MINUTE",
+                raw.comment_rate_per_minute,
+                &mut cfg.comment_rate_per_minute,
+                0,
+                100_000,
+            ),
+            (
+                "BROADSHEET_COMMENT_MAX_LINKS",
+                raw.comment_max_links,
+                &mut cfg.comment_max_links,
+                0,
+                1_000,
+            ),
+            (
+                "BROADSHEET_COMMENT_MAX_DEPTH",
+                raw.comment_max_depth,
+                &mut cfg.comment_max_depth,
+                1,
+                100,
+            ),
+            (
+                "BROADSHEET_COMMENTS_CLOSE_AFTER_DAYS",
+                raw.comments_close_after_days,
+                &mut cfg.comments_close_after_days,
+                0,
+                36_500,
+            ),
+        ];
+        for (key, file_value, slot, min, max) in counts {
+            if let Some(v) = env(key).or(toml_scalar(file_value)) {
+                *slot = parse_in_range(&v, min, max).ok_or_else(|| {
+                    bad(
+                        key,
+                        format!("{v:?} is not a whole number from {min} to {max}"),
+                    )
+                })?;
+            }
+        }
+        if let Some(v) = env("BROADSHEET_COMMENT_BLOCKLIST").or(raw.comment_blocklist) {
+            cfg.comment_blocklist = v
+                .split(',')
+                .map(|w| w.trim().to_lowercase())
+                .filter(|w| !w.is_empty())
+                .collect();
+        }
         Ok(cfg)
     }
 
@@ -525,6 +620,9 @@ mod tests {
             ("BROADSHEET_REFRESH_TOKEN_TTL", "forever"),
             ("BROADSHEET_LOGIN_FAILURES_PER_MINUTE", "many"),
             ("BROADSHEET_TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("BROADSHEET_COMMENT_MODERATION", "sometimes"),
+            ("BROADSHEET_COMMENT_RATE_PER_MINUTE", "-1"),
+            ("BROADSHEET_COMMENT_MAX_DEPTH", "0"),
         ] {
             let err = load(&[(key, value)]).unwrap_err();
             assert_eq!(err.setting, key, "{key}={value} gave {err}");

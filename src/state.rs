@@ -20,12 +20,15 @@ pub struct AppState {
 pub struct Limits {
     /// Failed logins, keyed by `ip:<addr>` and by `account:<email>`.
     pub login_failures: RateLimiter,
+    /// Comment submissions, keyed by client address.
+    pub comments: RateLimiter,
 }
 
 impl Limits {
     pub fn from_config(config: &Config) -> Self {
         Limits {
             login_failures: RateLimiter::new(config.login_failures_per_minute),
+            comments: RateLimiter::new(config.comment_rate_per_minute),
         }
     }
 }

@@ -2,5 +2,6 @@
 //! Nothing here touches the database or a transport.
 
 pub mod body;
+pub mod comment;
 pub mod pagination;
 pub mod slug;

@@ -106,3 +106,57 @@ impl Loader<(CountOf, String)> for ArticleCounts {
         Ok(out)
     }
 }
+
+/// Approved replies per parent comment.
+pub struct Replies(pub AppState);
+
+impl Loader<String> for Replies {
+    type Value = Vec<crate::services::comments::CommentView>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        use async_graphql::ErrorExtensions;
+        crate::services::comments::approved_replies(&self.0.db, keys)
+            .await
+            .map_err(|e| e.extend())
+    }
+}
+
+/// Approved comments by id (for `Comment.parent`).
+pub struct ApprovedComments(pub AppState);
+
+impl Loader<String> for ApprovedComments {
+    type Value = crate::services::comments::CommentView;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        use async_graphql::ErrorExtensions;
+        crate::services::comments::approved_by_ids(&self.0.db, keys)
+            .await
+            .map_err(|e| e.extend())
+    }
+}
+
+/// The comment loaders of one request (cached for that request only).
+#[derive(Clone)]
+pub struct CommentLoaders {
+    pub replies: Arc<DataLoader<Replies, HashMapCache>>,
+    pub by_id: Arc<DataLoader<ApprovedComments, HashMapCache>>,
+}
+
+impl CommentLoaders {
+    pub fn new(state: &AppState) -> Self {
+        CommentLoaders {
+            replies: Arc::new(DataLoader::with_cache(
+                Replies(state.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            )),
+            by_id: Arc::new(DataLoader::with_cache(
+                ApprovedComments(state.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            )),
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! The GraphQL transport: schema with limits, `POST /graphql` (and GET for
 //! queries), GraphiQL on a browser GET. Resolvers translate; services decide.
 
+pub mod comments;
 pub mod error;
 pub mod loaders;
 pub mod mutation;
@@ -121,6 +122,11 @@ async fn execute(
     };
     // A loader per request: its cache never outlives the request.
     let counts = loaders::CountLoader::new(loaders::ArticleCounts(gql.app.clone()));
-    let batch = batch.data(ctx.actor.clone()).data(ctx).data(counts);
+    let comment_loaders = loaders::CommentLoaders::new(&gql.app);
+    let batch = batch
+        .data(ctx.actor.clone())
+        .data(ctx)
+        .data(counts)
+        .data(comment_loaders);
     GraphQLResponse::from(gql.schema.execute_batch(batch).await).into_response()
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     auth::{Actor, RequestContext},
+    graphql::comments::{Comment, CommentModeration, SubmitCommentPayload},
     graphql::{
         error::GqlResultExt,
         types::{
@@ -15,6 +16,7 @@ use crate::{
     services::{
         articles::{self, ArticleFields, Expected},
         auth,
+        comments::{self, NewComment},
         taxonomy::{self, AuthorFields, SourceFields, TagFields},
         users::{self, NewUser, UserPatch},
     },
@@ -149,6 +151,20 @@ impl From<SourceInput> for SourceFields {
             feed_url: tri(i.feed_url, |x| x),
         }
     }
+}
+
+/// A reader's comment: name, email and body are required (staff may omit
+/// name and email); the email is never published.
+#[derive(InputObject)]
+pub struct SubmitCommentInput {
+    /// Article id or slug.
+    pub article_id: String,
+    pub author_name: Option<String>,
+    pub author_email: Option<String>,
+    pub author_url: Option<String>,
+    pub body: String,
+    /// An approved comment of the same article to reply to.
+    pub parent_id: Option<ID>,
 }
 
 /// Tag fields; `name` is required on create.
@@ -440,6 +456,73 @@ impl MutationRoot {
     async fn delete_tag(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         let (state, _) = parts(ctx)?;
         taxonomy::delete_tag(state, actor(ctx), &id)
+            .await
+            .map(|_| true)
+            .gql()
+    }
+
+    /// Leave a reply; no token needed. Staff comment as themselves, approved at once.
+    async fn submit_comment(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitCommentInput,
+    ) -> async_graphql::Result<SubmitCommentPayload> {
+        let (state, req) = parts(ctx)?;
+        let new = NewComment {
+            author_name: input.author_name,
+            author_email: input.author_email,
+            author_url: input.author_url,
+            body: Some(input.body),
+            parent_id: input.parent_id.map(|p| p.0),
+        };
+        let view = comments::submit(state, req, &input.article_id, new)
+            .await
+            .gql()?;
+        Ok(SubmitCommentPayload {
+            status: CommentModeration::parse(&view.comment.status),
+            comment: Comment(view),
+        })
+    }
+
+    /// Approve, mark as spam, trash or restore (PENDING) a comment, and/or edit its body (admin, editor).
+    async fn moderate_comment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        status: Option<CommentModeration>,
+        body: Option<String>,
+    ) -> async_graphql::Result<Comment> {
+        let (state, _) = parts(ctx)?;
+        comments::moderate(
+            state,
+            actor(ctx),
+            &id,
+            status.map(|s| s.as_str()),
+            body.as_deref(),
+        )
+        .await
+        .map(Comment)
+        .gql()
+    }
+
+    /// Set the status of many comments; returns how many changed (admin, editor).
+    async fn moderate_comments(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+        status: CommentModeration,
+    ) -> async_graphql::Result<u64> {
+        let (state, _) = parts(ctx)?;
+        let ids: Vec<String> = ids.into_iter().map(|i| i.0).collect();
+        comments::moderate_many(state, actor(ctx), &ids, status.as_str())
+            .await
+            .gql()
+    }
+
+    /// Delete a comment and its replies (admin, editor). Always true.
+    async fn delete_comment(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let (state, _) = parts(ctx)?;
+        comments::delete(state, actor(ctx), &id)
             .await
             .map(|_| true)
             .gql()

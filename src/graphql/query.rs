@@ -340,4 +340,45 @@ impl QueryRoot {
             .map(UserConnection::from)
             .gql()
     }
+
+    /// The moderation queue, newest first (admin, editor): `status` defaults
+    /// to PENDING; `article` is an id or slug.
+    #[graphql(complexity = "first.unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1")]
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<crate::graphql::comments::CommentModeration>,
+        article: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<crate::graphql::comments::CommentConnection> {
+        use crate::graphql::comments::{Comment, CommentConnection};
+        let (state, actor) = ctx_parts(ctx)?;
+        let slice = offset_window(first, after.as_deref()).gql()?;
+        let filter = crate::services::comments::QueueFilter {
+            status: status.map(|s| s.as_str().to_string()),
+            article,
+        };
+        let page = crate::services::comments::queue(state, &actor, filter, slice)
+            .await
+            .gql()?;
+        let end = slice.offset + page.items.len() as u64;
+        let items = page
+            .items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                (
+                    offset_cursor(slice.offset + i as u64, &v.comment.id),
+                    Comment(v),
+                )
+            })
+            .collect();
+        Ok(CommentConnection::build(
+            items,
+            end < page.total,
+            slice.offset > 0,
+            page.total,
+        ))
+    }
 }

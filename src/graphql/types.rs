@@ -347,6 +347,28 @@ impl Article {
     async fn comment_count(&self) -> u64 {
         self.0.comment_count
     }
+    /// Approved comments, oldest first. `topLevel: true` keeps only
+    /// depth-0 comments (follow `replies` for the threads).
+    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 100) as usize * child_complexity + 1")]
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        top_level: Option<bool>,
+    ) -> async_graphql::Result<crate::graphql::comments::CommentConnection> {
+        let state = ctx.data::<AppState>()?;
+        crate::services::comments::connection_for_article(
+            state,
+            &self.0.article.id,
+            first,
+            after,
+            top_level.unwrap_or(false),
+        )
+        .await
+        .map(Into::into)
+        .gql()
+    }
     async fn published_at(&self) -> Option<DateTime<Utc>> {
         self.0.article.published_at
     }

@@ -4,6 +4,7 @@
 pub mod articles;
 pub mod auth;
 pub mod cache;
+pub mod comments;
 pub mod dto;
 pub mod extract;
 pub mod health;
@@ -76,6 +77,17 @@ pub fn router() -> Router<AppState> {
                 .delete(taxonomy::delete_tag),
         )
         .route("/api/v1/tags/{id}/articles", get(taxonomy::tag_articles))
+        .route(
+            "/api/v1/articles/{id}/comments",
+            get(comments::list_article_comments).post(comments::submit_comment),
+        )
+        .route("/api/v1/comments", get(comments::list_comments))
+        .route("/api/v1/comments/counts", get(comments::comment_counts))
+        .route("/api/v1/comments/bulk", post(comments::bulk_moderate))
+        .route(
+            "/api/v1/comments/{id}",
+            axum::routing::patch(comments::moderate_comment).delete(comments::delete_comment),
+        )
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/refresh", post(auth::refresh))
         .route("/api/v1/auth/logout", post(auth::logout))

@@ -10,7 +10,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::rest::{articles, auth, dto, health, problem, taxonomy, users};
+use crate::rest::{articles, auth, comments, dto, health, problem, taxonomy, users};
 
 /// Declares the `bearer` security scheme used by staff operations.
 struct BearerAuth;
@@ -44,6 +44,9 @@ Errors are `application/problem+json` with a stable `code`.",
         health::healthz, health::readyz,
         articles::list_articles, articles::create_article, articles::get_article,
         articles::update_article, articles::delete_article,
+        comments::list_article_comments, comments::submit_comment, comments::list_comments,
+        comments::comment_counts, comments::moderate_comment, comments::bulk_moderate,
+        comments::delete_comment,
         taxonomy::list_authors, taxonomy::create_author, taxonomy::get_author,
         taxonomy::update_author, taxonomy::delete_author, taxonomy::author_articles,
         taxonomy::list_sources, taxonomy::create_source, taxonomy::get_source,
@@ -58,6 +61,8 @@ Errors are `application/problem+json` with a stable `code`.",
         problem::Problem, crate::error::FieldError, dto::ArticleDto, dto::AuthorDto,
         dto::SourceDto, dto::TagDto, dto::AuthorRef, dto::SourceRef, dto::TagRef,
         dto::ListMeta, dto::ArticleList, dto::AuthorList, dto::SourceList, dto::TagList,
+        comments::CommentDto, comments::CommentList, comments::SubmitComment,
+        comments::ModerateComment, comments::BulkModerate, comments::BulkResult,
         dto::CommentStatusDto, dto::ArticleWrite, dto::AuthorWrite, dto::SourceWrite, dto::TagWrite,
         health::Status, auth::LoginRequest, auth::RefreshRequest, auth::TokenResponse,
         users::UserDto, users::UserList, users::CreateUserRequest, users::UpdateUserRequest,
@@ -65,6 +70,7 @@ Errors are `application/problem+json` with a stable `code`.",
     )),
     tags(
         (name = "articles", description = "Articles: public reads, staff writes"),
+        (name = "comments", description = "Reader comments and their moderation"),
         (name = "authors", description = "Bylines"),
         (name = "sources", description = "Outlets that content is cross-posted from"),
         (name = "tags", description = "Topic labels"),

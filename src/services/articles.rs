@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Select, Set,
     sea_query::{Expr, Func, Order, Query},
 };
 
@@ -956,7 +956,7 @@ pub async fn create(
     mut f: ArticleFields,
 ) -> Result<ArticleView, AppError> {
     let (_, role) = policy::require_staff(actor)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::services::write_txn(&state.db).await?;
     validate(&txn, &mut f, true).await?;
     let status = f.status.clone().unwrap_or_else(|| DRAFT.to_string());
     if status == PUBLISHED && !may_publish(role) {
@@ -1064,7 +1064,7 @@ pub async fn update(
     expected: Expected,
 ) -> Result<ArticleView, AppError> {
     let (_, role) = policy::require_staff(actor)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::services::write_txn(&state.db).await?;
     let current = article::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?
@@ -1233,7 +1233,7 @@ pub async fn publish(
 /// Delete an article (its comments, links and slug history go with it).
 pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
     let (_, role) = policy::require_staff(actor)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::services::write_txn(&state.db).await?;
     let current = article::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?

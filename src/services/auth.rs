@@ -9,7 +9,7 @@ use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::Duration;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, Set,
     sea_query::{Expr, Func},
 };
 use sha2::{Digest, Sha256};
@@ -159,7 +159,7 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, App
         return Err(AppError::validation("refresh_token", "is required"));
     }
     let invalid = || AppError::InvalidRefreshToken;
-    let txn = state.db.begin().await?;
+    let txn = crate::services::write_txn(&state.db).await?;
     let Some(token) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash_refresh(presented.trim())))
         .one(&txn)
@@ -270,7 +270,7 @@ pub async fn change_password(
         ));
     }
     let hash = users::hash_password(new)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::services::write_txn(&state.db).await?;
     let mut active: user::ActiveModel = user.into();
     active.password_hash = Set(hash);
     active.updated_at = Set(now());

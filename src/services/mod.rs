@@ -5,6 +5,7 @@
 
 pub mod articles;
 pub mod auth;
+pub mod comments;
 pub mod seed;
 pub mod taxonomy;
 pub mod users;
@@ -95,4 +96,19 @@ where
         }
     }
     Err(AppError::Conflict(format!("no free slug near {base:?}")))
+}
+
+/// Begin a transaction that will write. On SQLite it takes the write lock at
+/// once (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout
+/// instead of failing to upgrade a read lock midway.
+pub async fn write_txn(
+    db: &sea_orm::DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    let sqlite = db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: sqlite.then_some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }

@@ -3,7 +3,7 @@
 //! author, two tags and one approved reader comment. The body text is our own.
 
 use chrono::{TimeZone, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 
 use crate::{
     domain::body::BodyFormat,
@@ -59,7 +59,7 @@ pub enum SeedOutcome {
 
 /// Insert the demo publication in one transaction; a second run changes nothing.
 pub async fn demo(state: &AppState) -> Result<SeedOutcome, AppError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::services::write_txn(&state.db).await?;
     let exists = article::Entity::find()
         .filter(article::Column::Slug.eq(DEMO_ARTICLE_SLUG))
         .count(&txn)

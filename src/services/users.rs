@@ -7,7 +7,7 @@ use argon2::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, Func},
 };
 
@@ -231,7 +231,7 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::services::write_txn(&state.db).await?;
     let current = find(&txn, id).await?;
     if let Some(author_id) = &patch.author_id {
         check_author_exists(&txn, author_id).await?;
@@ -295,7 +295,7 @@ pub async fn update(
 /// Delete a user (admin only); the last active admin cannot be deleted.
 pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
     policy::require_admin(actor)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::services::write_txn(&state.db).await?;
     let current = find(&txn, id).await?;
     if current.role == Role::Admin.as_str()
         && current.active

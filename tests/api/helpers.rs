@@ -163,6 +163,8 @@ pub fn test_config(database_url: &str) -> Config {
     config.site_url = "https://site.example".into();
     config.db_max_connections = 5;
     config.jwt_secret = Some(broadsheet::config::Secret::new(JWT_SECRET));
+    // Every test client shares 127.0.0.1; the comment-limit test sets its own.
+    config.comment_rate_per_minute = 0;
     config
 }
 

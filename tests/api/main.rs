@@ -6,6 +6,7 @@ mod helpers;
 mod articles;
 mod auth;
 mod cli;
+mod comments;
 mod content;
 mod contract;
 mod graphql;

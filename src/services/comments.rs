@@ -1,0 +1,583 @@
+//! Reader comments: public submission with moderation rules and abuse
+//! limits, threads, the public list, and moderation for editors and admins.
+//! A commenter's email, address and user agent never leave staff responses.
+
+use std::collections::HashMap;
+
+use chrono::Duration;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use crate::{
+    auth::{Actor, RequestContext, Role, policy},
+    config::Moderation,
+    domain::{
+        comment as text,
+        pagination::{Cursor, Page, PageRequest},
+    },
+    entities::{article, comment, user},
+    error::{AppError, FieldError},
+    services::{
+        articles::{self, Connection, MAX_CONNECTION_WINDOW, is_http_url},
+        new_id, now,
+        users::valid_email,
+    },
+    state::AppState,
+};
+
+/// Comment `status` values.
+pub const PENDING: &str = "pending";
+pub const APPROVED: &str = "approved";
+pub const SPAM: &str = "spam";
+pub const TRASH: &str = "trash";
+pub const STATUSES: [&str; 4] = [PENDING, APPROVED, SPAM, TRASH];
+
+/// Longest comment body, in characters.
+pub const MAX_BODY_CHARS: usize = 10_000;
+/// An identical comment within this window is a duplicate.
+const DUPLICATE_WINDOW_MINUTES: i64 = 10;
+
+/// A comment as submitted.
+#[derive(Debug, Clone, Default)]
+pub struct NewComment {
+    pub author_name: Option<String>,
+    pub author_email: Option<String>,
+    pub author_url: Option<String>,
+    pub body: Option<String>,
+    pub parent_id: Option<String>,
+}
+
+/// A comment with its rendered body.
+#[derive(Debug, Clone)]
+pub struct CommentView {
+    pub comment: comment::Model,
+    pub body_html: String,
+}
+
+impl From<comment::Model> for CommentView {
+    fn from(c: comment::Model) -> Self {
+        CommentView {
+            body_html: text::render(&c.body),
+            comment: c,
+        }
+    }
+}
+
+/// A visible article by id or slug, or 404.
+async fn visible_article(
+    db: &impl ConnectionTrait,
+    id_or_slug: &str,
+) -> Result<article::Model, AppError> {
+    article::Entity::find()
+        .filter(
+            Condition::any()
+                .add(article::Column::Id.eq(id_or_slug))
+                .add(article::Column::Slug.eq(id_or_slug)),
+        )
+        .filter(articles::visible_to_public(now()))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound {
+            resource: "article",
+        })
+}
+
+/// Submit a comment. Signed-in staff comment as themselves, approved at once
+/// and without the per-address limit; everyone else goes through the rules.
+pub async fn submit(
+    state: &AppState,
+    ctx: &RequestContext,
+    article_ref: &str,
+    input: NewComment,
+) -> Result<CommentView, AppError> {
+    let cfg = &state.config;
+    let staff = match &ctx.actor {
+        Actor::User { id, .. } => Some(
+            user::Entity::find_by_id(id.clone())
+                .one(&state.db)
+                .await?
+                .ok_or(AppError::Unauthenticated {
+                    invalid_token: true,
+                })?,
+        ),
+        Actor::Anonymous => None,
+    };
+    if staff.is_none() {
+        state
+            .limits
+            .comments
+            .hit(&format!("ip:{}", ctx.client_ip))
+            .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+    }
+    let article = visible_article(&state.db, article_ref).await?;
+    let closed_by_age = cfg.comments_close_after_days > 0
+        && article
+            .published_at
+            .is_some_and(|p| now() - p > Duration::days(cfg.comments_close_after_days as i64));
+    if article.comment_status == "closed" || closed_by_age {
+        return Err(AppError::Forbidden(
+            "comments are closed on this article".into(),
+        ));
+    }
+
+    // Who is writing: staff as themselves, readers as they say.
+    let (name, email) = match &staff {
+        Some(u) => (Some(u.display_name.clone()), Some(u.email.clone())),
+        None => (input.author_name.clone(), input.author_email.clone()),
+    };
+    let name = name.map(|n| n.trim().to_string()).unwrap_or_default();
+    let email = email.map(|e| e.trim().to_string()).unwrap_or_default();
+    let url = input
+        .author_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_string);
+    let body = input
+        .body
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or("")
+        .to_string();
+    let mut errors = Vec::new();
+    if name.is_empty() {
+        errors.push(FieldError::new("author_name", "is required"));
+    } else if name.chars().count() > 100 {
+        errors.push(FieldError::new(
+            "author_name",
+            "must be at most 100 characters",
+        ));
+    }
+    if email.is_empty() {
+        errors.push(FieldError::new("author_email", "is required"));
+    } else if !valid_email(&email) {
+        errors.push(FieldError::new("author_email", "must be an email address"));
+    }
+    if let Some(u) = &url
+        && !is_http_url(u)
+    {
+        errors.push(FieldError::new(
+            "author_url",
+            "must be an absolute http(s) URL",
+        ));
+    }
+    if body.is_empty() {
+        errors.push(FieldError::new("body", "is required"));
+    } else if body.chars().count() > MAX_BODY_CHARS {
+        errors.push(FieldError::new(
+            "body",
+            format!("must be at most {MAX_BODY_CHARS} characters"),
+        ));
+    }
+    let txn = crate::services::write_txn(&state.db).await?;
+    let mut depth = 0;
+    if let Some(pid) = input.parent_id.as_deref().filter(|p| !p.is_empty()) {
+        match comment::Entity::find_by_id(pid.to_string())
+            .one(&txn)
+            .await?
+        {
+            Some(p) if p.article_id == article.id && p.status == APPROVED => {
+                depth = p.depth + 1;
+                if depth >= cfg.comment_max_depth as i32 {
+                    errors.push(FieldError::new(
+                        "parent_id",
+                        format!("threads are at most {} levels deep", cfg.comment_max_depth),
+                    ));
+                }
+            }
+            _ => errors.push(FieldError::new(
+                "parent_id",
+                "must be an approved comment on the same article",
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let at = now();
+    let duplicate = comment::Entity::find()
+        .filter(comment::Column::ArticleId.eq(article.id.clone()))
+        .filter(comment::Column::AuthorEmail.eq(email.clone()))
+        .filter(comment::Column::Body.eq(body.clone()))
+        .filter(comment::Column::CreatedAt.gt(at - Duration::minutes(DUPLICATE_WINDOW_MINUTES)))
+        .count(&txn)
+        .await?
+        > 0;
+    if duplicate {
+        return Err(AppError::Conflict("you already posted this comment".into()));
+    }
+    let status = if staff.is_some() {
+        APPROVED
+    } else if text::link_count(&body) > cfg.comment_max_links as usize
+        || blocklisted(
+            &cfg.comment_blocklist,
+            &[&name, &email, &body, url.as_deref().unwrap_or("")],
+        )
+    {
+        PENDING
+    } else {
+        match cfg.comment_moderation {
+            Moderation::None => APPROVED,
+            Moderation::All => PENDING,
+            Moderation::FirstTime => {
+                let known = comment::Entity::find()
+                    .filter(comment::Column::AuthorEmail.eq(email.clone()))
+                    .filter(comment::Column::Status.eq(APPROVED))
+                    .count(&txn)
+                    .await?
+                    > 0;
+                if known { APPROVED } else { PENDING }
+            }
+        }
+    };
+    let saved = comment::ActiveModel {
+        id: Set(new_id()),
+        article_id: Set(article.id.clone()),
+        parent_id: Set(input.parent_id.filter(|p| !p.is_empty())),
+        depth: Set(depth),
+        author_name: Set(name),
+        author_email: Set(email),
+        author_url: Set(url),
+        user_id: Set(staff.map(|u| u.id)),
+        body: Set(body),
+        status: Set(status.to_string()),
+        ip: Set(Some(ctx.client_ip.to_string())),
+        user_agent: Set(ctx.user_agent.clone()),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(saved.into())
+}
+
+fn blocklisted(words: &[String], fields: &[&str]) -> bool {
+    words
+        .iter()
+        .any(|w| fields.iter().any(|f| f.to_lowercase().contains(w.as_str())))
+}
+
+/// Approved comments of a visible article, oldest first, flat with `parent_id` and `depth`.
+pub async fn list_public(
+    state: &AppState,
+    article_ref: &str,
+    page: PageRequest,
+) -> Result<Page<CommentView>, AppError> {
+    let article = visible_article(&state.db, article_ref).await?;
+    let q = comment::Entity::find()
+        .filter(comment::Column::ArticleId.eq(article.id))
+        .filter(comment::Column::Status.eq(APPROVED));
+    let total = q.clone().count(&state.db).await?;
+    let rows = if page.offset() >= total {
+        Vec::new()
+    } else {
+        q.order_by_asc(comment::Column::CreatedAt)
+            .order_by_asc(comment::Column::Id)
+            .offset(page.offset())
+            .limit(page.per_page)
+            .all(&state.db)
+            .await?
+    };
+    Ok(Page {
+        items: rows.into_iter().map(CommentView::from).collect(),
+        page: page.page,
+        per_page: page.per_page,
+        total,
+    })
+}
+
+/// Approved comments of one article as a keyset connection, oldest first
+/// (GraphQL `Article.comments`). `top_level` keeps only depth-0 comments.
+pub async fn connection_for_article(
+    state: &AppState,
+    article_id: &str,
+    first: Option<i32>,
+    after: Option<String>,
+    top_level: bool,
+) -> Result<Connection<CommentView>, AppError> {
+    let limit = match first {
+        None => 50,
+        Some(n) if (0..=MAX_CONNECTION_WINDOW).contains(&n) => n as u64,
+        Some(_) => {
+            return Err(AppError::validation(
+                "first",
+                format!("must be from 0 to {MAX_CONNECTION_WINDOW}"),
+            ));
+        }
+    };
+    let after = after
+        .as_deref()
+        .map(|c| Cursor::decode("after", "created_at", c))
+        .transpose()?;
+    let mut q = comment::Entity::find()
+        .filter(comment::Column::ArticleId.eq(article_id))
+        .filter(comment::Column::Status.eq(APPROVED));
+    if top_level {
+        q = q.filter(comment::Column::Depth.eq(0));
+    }
+    let total_count = q.clone().count(&state.db).await?;
+    if let Some(c) = &after {
+        let at = c.time("after")?;
+        q = q.filter(
+            Condition::any().add(comment::Column::CreatedAt.gt(at)).add(
+                Condition::all()
+                    .add(comment::Column::CreatedAt.eq(at))
+                    .add(comment::Column::Id.gt(c.id.clone())),
+            ),
+        );
+    }
+    let mut rows = if limit == 0 {
+        Vec::new()
+    } else {
+        q.order_by_asc(comment::Column::CreatedAt)
+            .order_by_asc(comment::Column::Id)
+            .limit(limit + 1)
+            .all(&state.db)
+            .await?
+    };
+    let has_next_page = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    Ok(Connection {
+        edges: rows
+            .into_iter()
+            .map(|c| {
+                (
+                    Cursor::at("created_at", c.created_at, &c.id),
+                    CommentView::from(c),
+                )
+            })
+            .collect(),
+        has_next_page,
+        has_previous_page: after.is_some(),
+        total_count,
+    })
+}
+
+/// Approved replies of many comments at once (GraphQL `Comment.replies`).
+pub async fn approved_replies(
+    db: &impl ConnectionTrait,
+    parent_ids: &[String],
+) -> Result<HashMap<String, Vec<CommentView>>, AppError> {
+    let rows = comment::Entity::find()
+        .filter(comment::Column::ParentId.is_in(parent_ids.to_vec()))
+        .filter(comment::Column::Status.eq(APPROVED))
+        .order_by_asc(comment::Column::CreatedAt)
+        .order_by_asc(comment::Column::Id)
+        .all(db)
+        .await?;
+    let mut out: HashMap<String, Vec<CommentView>> = HashMap::new();
+    for c in rows {
+        if let Some(p) = c.parent_id.clone() {
+            out.entry(p).or_default().push(c.into());
+        }
+    }
+    Ok(out)
+}
+
+/// Approved comments by id (GraphQL `Comment.parent`).
+pub async fn approved_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<HashMap<String, CommentView>, AppError> {
+    Ok(comment::Entity::find()
+        .filter(comment::Column::Id.is_in(ids.to_vec()))
+        .filter(comment::Column::Status.eq(APPROVED))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id.clone(), c.into()))
+        .collect())
+}
+
+// ---------------------------------------------------------------- moderation
+
+fn require_moderator(actor: &Actor) -> Result<(), AppError> {
+    match policy::require_staff(actor)? {
+        (_, Role::Admin | Role::Editor) => Ok(()),
+        _ => Err(AppError::Forbidden(
+            "only admins and editors moderate comments".into(),
+        )),
+    }
+}
+
+fn parse_status(field: &str, s: &str) -> Result<&'static str, AppError> {
+    STATUSES
+        .into_iter()
+        .find(|x| *x == s)
+        .ok_or_else(|| AppError::validation(field, "must be pending, approved, spam or trash"))
+}
+
+/// What the moderation queue shows.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Default `pending`; `any` for all.
+    pub status: Option<String>,
+    /// Article id or slug.
+    pub article: Option<String>,
+}
+
+/// The moderation queue, newest first (editors and admins).
+pub async fn queue(
+    state: &AppState,
+    actor: &Actor,
+    filter: QueueFilter,
+    page: crate::services::taxonomy::Slice,
+) -> Result<Page<CommentView>, AppError> {
+    require_moderator(actor)?;
+    let mut q = comment::Entity::find();
+    match filter.status.as_deref().unwrap_or(PENDING) {
+        "any" => {}
+        s => q = q.filter(comment::Column::Status.eq(parse_status("status", s)?)),
+    }
+    if let Some(a) = filter.article.as_deref().filter(|a| !a.is_empty()) {
+        let found = article::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(article::Column::Id.eq(a))
+                    .add(article::Column::Slug.eq(a)),
+            )
+            .one(&state.db)
+            .await?;
+        q = q.filter(comment::Column::ArticleId.eq(found.map(|f| f.id).unwrap_or_default()));
+    }
+    let total = q.clone().count(&state.db).await?;
+    let rows = if page.offset >= total || page.limit == 0 {
+        Vec::new()
+    } else {
+        q.order_by_desc(comment::Column::CreatedAt)
+            .order_by_desc(comment::Column::Id)
+            .offset(page.offset)
+            .limit(page.limit)
+            .all(&state.db)
+            .await?
+    };
+    Ok(Page {
+        items: rows.into_iter().map(CommentView::from).collect(),
+        page: page.offset / page.limit.max(1) + 1,
+        per_page: page.limit,
+        total,
+    })
+}
+
+/// Comments per status (editors and admins).
+pub async fn counts(state: &AppState, actor: &Actor) -> Result<HashMap<String, u64>, AppError> {
+    require_moderator(actor)?;
+    let rows: Vec<(String, i64)> = comment::Entity::find()
+        .select_only()
+        .column(comment::Column::Status)
+        .column_as(comment::Column::Id.count(), "n")
+        .group_by(comment::Column::Status)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let mut out: HashMap<String, u64> = STATUSES.iter().map(|s| (s.to_string(), 0)).collect();
+    for (s, n) in rows {
+        out.insert(s, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(out)
+}
+
+/// Change status and/or body of one comment (editors and admins).
+pub async fn moderate(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    status: Option<&str>,
+    body: Option<&str>,
+) -> Result<CommentView, AppError> {
+    require_moderator(actor)?;
+    let status = status.map(|s| parse_status("status", s)).transpose()?;
+    if let Some(b) = body
+        && (b.trim().is_empty() || b.chars().count() > MAX_BODY_CHARS)
+    {
+        return Err(AppError::validation(
+            "body",
+            format!("must be 1 to {MAX_BODY_CHARS} characters"),
+        ));
+    }
+    let current = comment::Entity::find_by_id(id.to_string())
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound {
+            resource: "comment",
+        })?;
+    let mut m: comment::ActiveModel = current.into();
+    if let Some(s) = status {
+        m.status = Set(s.to_string());
+    }
+    if let Some(b) = body {
+        m.body = Set(b.trim().to_string());
+    }
+    m.updated_at = Set(now());
+    Ok(m.update(&state.db).await?.into())
+}
+
+/// Set the status of many comments at once; returns how many changed.
+pub async fn moderate_many(
+    state: &AppState,
+    actor: &Actor,
+    ids: &[String],
+    status: &str,
+) -> Result<u64, AppError> {
+    require_moderator(actor)?;
+    let status = parse_status("status", status)?;
+    if ids.is_empty() || ids.len() > 500 {
+        return Err(AppError::validation(
+            "ids",
+            "must list 1 to 500 comment ids",
+        ));
+    }
+    let res = comment::Entity::update_many()
+        .col_expr(
+            comment::Column::Status,
+            sea_orm::sea_query::Expr::value(status),
+        )
+        .col_expr(
+            comment::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now()),
+        )
+        .filter(comment::Column::Id.is_in(ids.to_vec()))
+        .exec(&state.db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// Delete a comment and its replies (editors and admins).
+pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
+    require_moderator(actor)?;
+    let res = comment::Entity::delete_by_id(id.to_string())
+        .exec(&state.db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(AppError::NotFound {
+            resource: "comment",
+        });
+    }
+    Ok(())
+}
+
+/// Pending comments (for the moderation-backlog metric).
+pub async fn pending_count(db: &impl ConnectionTrait) -> Result<u64, AppError> {
+    Ok(comment::Entity::find()
+        .filter(comment::Column::Status.eq(PENDING))
+        .count(db)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocklisted_words_match_any_field_ignoring_case() {
+        let words = vec!["casino".to_string()];
+        assert!(blocklisted(&words, &["Best CASINO deals", ""]));
+        assert!(!blocklisted(
+            &words,
+            &["A thoughtful reply", "reader@example.org"]
+        ));
+    }
+}
