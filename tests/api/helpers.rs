@@ -426,9 +426,14 @@ pub async fn assert_problem(resp: reqwest::Response, status: u16, code: &str) ->
 /// retried so the test sees the answer.
 pub async fn send_oversized(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Response {
     let body = format!("{{\"email\": \"{}\"}}", "a".repeat(1024 * 1024 + 1024));
+    // Its own client: the server closes this connection after answering, and
+    // it must not go back into the pool the other requests share.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     for _ in 0..5 {
-        let mut req = app
-            .client
+        let mut req = client
             .post(app.url(path))
             .header("content-type", "application/json")
             .body(body.clone());
