@@ -92,19 +92,19 @@ impl Comment {
         Ok(loaders.by_id.load_one(pid).await?.map(Comment))
     }
     /// Staff only.
-    async fn author_email(&self, ctx: &Context<'_>) -> async_graphql::Result<&str> {
+    async fn author_email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         require_staff_field(ctx)?;
-        Ok(&self.0.comment.author_email)
+        Ok(Some(&self.0.comment.author_email))
     }
     /// Staff only.
-    async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<CommentModeration> {
+    async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CommentModeration>> {
         require_staff_field(ctx)?;
-        Ok(CommentModeration::parse(&self.0.comment.status))
+        Ok(Some(CommentModeration::parse(&self.0.comment.status)))
     }
     /// Staff only: the body as written.
-    async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<&str> {
+    async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         require_staff_field(ctx)?;
-        Ok(&self.0.comment.body)
+        Ok(Some(&self.0.comment.body))
     }
 }
 

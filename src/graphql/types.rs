@@ -18,7 +18,8 @@ use crate::{
     state::AppState,
 };
 
-/// Refuse a staff-only field to anyone else.
+/// Refuse a staff-only field to anyone else. Such fields are nullable, so a
+/// refusal nulls only that field (with a `FORBIDDEN` error), not its parent.
 pub fn require_staff_field(ctx: &Context<'_>) -> async_graphql::Result<()> {
     match ctx.data_opt::<Actor>() {
         Some(a) if a.is_staff() => Ok(()),
@@ -376,38 +377,38 @@ impl Article {
         self.0.article.updated_at
     }
     /// Staff only.
-    async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<ArticleStatus> {
+    async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ArticleStatus>> {
         require_staff_field(ctx)?;
-        Ok(ArticleStatus::parse(&self.0.article.status))
+        Ok(Some(ArticleStatus::parse(&self.0.article.status)))
     }
     /// Staff only: the body as written.
-    async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<&str> {
+    async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         require_staff_field(ctx)?;
-        Ok(&self.0.article.body)
+        Ok(Some(&self.0.article.body))
     }
     /// Staff only.
-    async fn body_format(&self, ctx: &Context<'_>) -> async_graphql::Result<BodyFormat> {
+    async fn body_format(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<BodyFormat>> {
         require_staff_field(ctx)?;
-        Ok(if self.0.article.body_format == "html" {
+        Ok(Some(if self.0.article.body_format == "html" {
             BodyFormat::Html
         } else {
             BodyFormat::Markdown
-        })
+        }))
     }
     /// Staff only.
-    async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+    async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DateTime<Utc>>> {
         require_staff_field(ctx)?;
-        Ok(self.0.article.created_at)
+        Ok(Some(self.0.article.created_at))
     }
     /// Staff only: pass it as `expectedVersion` to `updateArticle`.
-    async fn version(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+    async fn version(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i32>> {
         require_staff_field(ctx)?;
-        Ok(self.0.article.version)
+        Ok(Some(self.0.article.version))
     }
     /// Staff only: earlier slugs (filled on single-article reads).
-    async fn previous_slugs(&self, ctx: &Context<'_>) -> async_graphql::Result<&[String]> {
+    async fn previous_slugs(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&[String]>> {
         require_staff_field(ctx)?;
-        Ok(&self.0.previous_slugs)
+        Ok(Some(&self.0.previous_slugs))
     }
 }
 
