@@ -26,8 +26,9 @@ use crate::{
 
 pub type BroadsheetSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
 
-/// Deepest query accepted.
-pub const MAX_DEPTH: usize = 12;
+/// Deepest query accepted (the standard introspection query, which GraphiQL
+/// and client generators send, needs 13 levels).
+pub const MAX_DEPTH: usize = 16;
 /// Most complex query accepted (each field costs 1, lists cost per item).
 pub const MAX_COMPLEXITY: usize = 2_000;
 /// Most operations in one batched request.

@@ -5,6 +5,7 @@ pub mod articles;
 pub mod auth;
 pub mod cache;
 pub mod comments;
+pub mod docs;
 pub mod dto;
 pub mod extract;
 pub mod health;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(health::readyz))
         .route("/openapi.yaml", get(openapi::serve_yaml))
         .route("/openapi.json", get(openapi::serve_json))
+        .route("/docs", get(docs::docs))
         .route(
             "/api/v1/articles",
             get(articles::list_articles).post(articles::create_article),

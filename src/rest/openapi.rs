@@ -31,6 +31,67 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Adds the errors any operation can answer, so each is documented: 400
+/// (malformed request) and 401 (a bad token, even on public reads) everywhere;
+/// 413, 415 and 422 wherever a JSON body is taken; 422 wherever there are
+/// query parameters; 503 (database unavailable) everywhere.
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{
+            Ref, RefOr, content::ContentBuilder, path::ParameterIn, response::ResponseBuilder,
+        };
+        let problem = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/problem+json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+                &mut item.put,
+            ];
+            for op in ops.into_iter().flatten() {
+                let has_body = op.request_body.is_some();
+                let has_query = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| p.parameter_in == ParameterIn::Query);
+                let mut add = |code: &str, description: &str| {
+                    op.responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| problem(description));
+                };
+                add("400", "Malformed request (query string or JSON)");
+                add("401", "Missing, bad, expired or revoked token");
+                if has_body {
+                    add("413", "Body over 1 MiB");
+                    add("415", "Body not application/json");
+                    add("422", "Invalid fields, each named in `errors`");
+                }
+                if has_query {
+                    add("422", "A query parameter out of range, named in `errors`");
+                }
+                add("503", "The database is unavailable; retry shortly");
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -39,7 +100,7 @@ impl Modify for BearerAuth {
 Errors are `application/problem+json` with a stable `code`.",
         license(name = "MIT", identifier = "MIT"),
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
     paths(
         health::healthz, health::readyz,
         articles::list_articles, articles::create_article, articles::get_article,
@@ -95,10 +156,21 @@ pub fn json() -> String {
         .expect("the OpenAPI document serializes to JSON")
 }
 
+static YAML: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// `GET /openapi.yaml` (built once per process).
 pub async fn serve_yaml() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/yaml")], yaml())
+    (
+        [(header::CONTENT_TYPE, "application/yaml")],
+        YAML.get_or_init(yaml).as_str(),
+    )
 }
 
+/// `GET /openapi.json` (built once per process).
 pub async fn serve_json() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], json())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        JSON.get_or_init(json).as_str(),
+    )
 }

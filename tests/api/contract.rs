@@ -37,3 +37,66 @@ both_backends! {
         assert!(json["paths"]["/api/v1/articles"]["get"].is_object());
     }
 }
+
+/// Paths registered in the router source (`.route("...")`).
+fn router_paths() -> Vec<String> {
+    let src = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rest/mod.rs"),
+    )
+    .unwrap();
+    let mut paths: Vec<String> = src
+        .split(".route(")
+        .skip(1)
+        .filter_map(|rest| {
+            rest.trim_start()
+                .strip_prefix('"')
+                .and_then(|r| r.split('"').next())
+                .map(str::to_string)
+        })
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn every_api_route_is_in_openapi_yaml() {
+    let doc = broadsheet::rest::openapi::json();
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    for path in router_paths()
+        .iter()
+        .filter(|p| p.starts_with("/api/") || p.ends_with("z"))
+    {
+        // The router names every path parameter `{id}`; the document is more specific.
+        let documented = doc["paths"].as_object().unwrap().keys().any(|k| {
+            let normal: String = k
+                .split('/')
+                .map(|seg| if seg.starts_with('{') { "{id}" } else { seg })
+                .collect::<Vec<_>>()
+                .join("/");
+            &normal == path
+        });
+        assert!(documented, "{path} is routed but missing from openapi.yaml");
+    }
+}
+
+both_backends! {
+    async fn every_documented_operation_is_routed(app) {
+        let doc: serde_json::Value = app.get_json("/openapi.json", 200).await;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let concrete: String = path.split('/').map(|seg| if seg.starts_with('{') { "x" } else { seg }).collect::<Vec<_>>().join("/");
+            for method in item.as_object().unwrap().keys() {
+                let resp = app.send(&method.to_uppercase(), &concrete, None, None).await;
+                let status = resp.status().as_u16();
+                let body = resp.text().await.unwrap_or_default();
+                assert!(status != 405, "{method} {path} is documented but not routed");
+                assert!(!(status == 404 && body.contains("route not found")), "{method} {path} is documented but not routed");
+            }
+        }
+    }
+
+    async fn the_docs_and_graphiql_pages_are_served(app) {
+        let docs = app.client.get(app.url("/docs")).send().await.unwrap();
+        assert_eq!(docs.status(), 200);
+        assert!(docs.text().await.unwrap().contains("/openapi.json"));
+    }
+}

@@ -119,8 +119,18 @@ both_backends! {
         assert_eq!(q["data"]["articles"]["totalCount"], 0);
     }
 
+    async fn the_introspection_query_that_tools_send_is_answered(app) {
+        // graphql-js's getIntrospectionQuery nests TypeRef nine levels under
+        // `__schema { types { fields { type ... } } }`.
+        let type_ref = format!("{}kind name{}", "kind name ofType { ".repeat(9), " }".repeat(9));
+        let q = format!("{{ __schema {{ queryType {{ name }} types {{ name fields(includeDeprecated: true) {{ name args {{ name type {{ {type_ref} }} }} type {{ {type_ref} }} }} }} }} }}");
+        let resp = app.gql(&q, Value::Null).await;
+        assert!(resp["errors"].is_null(), "{resp}");
+        assert_eq!(resp["data"]["__schema"]["queryType"]["name"], "QueryRoot");
+    }
+
     async fn over_deep_queries_are_refused_before_running(app) {
-        let deep = format!("{{ __schema {{ types {{ fields {{ type {{ {}name{} }} }} }} }} }}", "ofType { ".repeat(12), " }".repeat(12));
+        let deep = format!("{{ __schema {{ types {{ fields {{ type {{ {}name{} }} }} }} }} }}", "ofType { ".repeat(16), " }".repeat(16));
         let resp = app.gql(&deep, Value::Null).await;
         assert!(resp["errors"][0]["message"].as_str().unwrap_or("").to_lowercase().contains("nested") || resp["errors"][0]["message"].as_str().unwrap_or("").to_lowercase().contains("depth"), "{resp}");
         assert!(resp["data"].is_null(), "{resp}");
