@@ -101,6 +101,8 @@ pub struct Config {
     pub comment_max_depth: u32,
     /// `BROADSHEET_COMMENTS_CLOSE_AFTER_DAYS`: close comments this long after publication (0 = never).
     pub comments_close_after_days: u32,
+    /// `BROADSHEET_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser (none by default).
+    pub cors_origins: Vec<String>,
 }
 
 /// Comment moderation policy (API.md `COMMENT_MODERATION`).
@@ -160,6 +162,7 @@ struct RawConfig {
     comment_blocklist: Option<String>,
     comment_max_depth: Option<toml::Value>,
     comments_close_after_days: Option<toml::Value>,
+    cors_origins: Option<String>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://broadsheet.db?mode=rwc";
@@ -198,6 +201,7 @@ impl Config {
             comment_blocklist: Vec::new(),
             comment_max_depth: 5,
             comments_close_after_days: 0,
+            cors_origins: Vec::new(),
         }
     }
 
@@ -497,6 +501,21 @@ impl Config {
                 .filter(|w| !w.is_empty())
                 .collect();
         }
+        if let Some(v) = env("BROADSHEET_CORS_ORIGINS").or(raw.cors_origins) {
+            for origin in v.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                let origin = origin.trim_end_matches('/');
+                let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+                    && !origin["https://".len().min(origin.len())..].contains('/')
+                    && axum::http::HeaderValue::from_str(origin).is_ok();
+                if !valid {
+                    return Err(bad(
+                        "BROADSHEET_CORS_ORIGINS",
+                        format!("{origin:?} is not an origin such as https://www.example.org"),
+                    ));
+                }
+                cfg.cors_origins.push(origin.to_string());
+            }
+        }
         Ok(cfg)
     }
 
@@ -623,6 +642,8 @@ mod tests {
             ("BROADSHEET_COMMENT_MODERATION", "sometimes"),
             ("BROADSHEET_COMMENT_RATE_PER_MINUTE", "-1"),
             ("BROADSHEET_COMMENT_MAX_DEPTH", "0"),
+            ("BROADSHEET_CORS_ORIGINS", "example.org"),
+            ("BROADSHEET_CORS_ORIGINS", "https://example.org/path"),
         ] {
             let err = load(&[(key, value)]).unwrap_err();
             assert_eq!(err.setting, key, "{key}={value} gave {err}");

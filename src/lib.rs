@@ -19,8 +19,16 @@ pub mod telemetry;
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Method, Request, header};
 use tokio::net::TcpListener;
-use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower_http::{
+    compression::CompressionLayer,
+    cors::{AllowOrigin, CorsLayer},
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
+};
 
 use crate::{config::Config, services::users::Bootstrap, state::AppState};
 
@@ -142,8 +150,65 @@ impl Application {
     }
 }
 
+/// The Content-Security-Policy of API responses: nothing may load or frame
+/// them. The HTML pages (`/docs`, GraphiQL) set their own, relaxed one.
+pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Request ids for requests that arrive without `x-request-id`: UUIDv7.
+#[derive(Clone, Copy, Default)]
+struct MakeRequestIdV7;
+
+impl MakeRequestId for MakeRequestIdV7 {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&services::new_id())
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// CORS for the configured origins; none configured means no CORS headers,
+/// so browsers keep other origins out.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(allowed))
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PATCH,
+                Method::DELETE,
+                Method::OPTIONS,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_MATCH,
+                header::IF_NONE_MATCH,
+                HeaderName::from_static("x-request-id"),
+            ])
+            .expose_headers([
+                header::ETAG,
+                header::LINK,
+                header::LOCATION,
+                header::RETRY_AFTER,
+                HeaderName::from_static("x-total-count"),
+                HeaderName::from_static("x-request-id"),
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    let cors = cors(&state.config.cors_origins);
+    let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(rest::router())
         .merge(graphql::router(state.clone()))
@@ -154,6 +219,32 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::map_response(
             rest::problem::problem_for_bare_errors,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(API_CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        // Every log line of a request carries its id.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestIdV7))
+        .layer(tower::util::option_layer(cors))
         .with_state(state)
 }

@@ -86,7 +86,16 @@ async fn graphql_get(
 ) -> Response {
     let raw = raw.unwrap_or_default();
     if !raw.split('&').any(|p| p.starts_with("query=")) {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        // GraphiQL's page has inline script and loads its bundle from unpkg.
+        const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'unsafe-inline' https://unpkg.com; style-src 'unsafe-inline' https://unpkg.com; font-src https://unpkg.com data:; img-src 'self' data: https:; connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'";
+        return (
+            [(
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                axum::http::HeaderValue::from_static(GRAPHIQL_CSP),
+            )],
+            Html(GraphiQLSource::build().endpoint("/graphql").finish()),
+        )
+            .into_response();
     }
     match async_graphql::http::parse_query_string(&raw) {
         Ok(request) => execute(&gql, &headers, peer, request.into()).await,

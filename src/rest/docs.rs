@@ -2,7 +2,13 @@
 //! Redoc viewer script is loaded by the reader's browser from a public CDN
 //! (nothing is downloaded at build time).
 
-use axum::response::Html;
+use axum::{
+    http::{HeaderValue, header},
+    response::{Html, IntoResponse},
+};
+
+/// The page may load Redoc from its CDN and fetch the spec from here; nothing else.
+const DOCS_CSP: &str = "default-src 'none'; script-src https://cdn.redoc.ly; style-src 'unsafe-inline' https://fonts.googleapis.com; font-src https://fonts.gstatic.com; img-src 'self' data: https:; connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'";
 
 const PAGE: &str = r#"<!doctype html>
 <html lang="en">
@@ -20,6 +26,12 @@ const PAGE: &str = r#"<!doctype html>
 </html>
 "#;
 
-pub async fn docs() -> Html<&'static str> {
-    Html(PAGE)
+pub async fn docs() -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DOCS_CSP),
+        )],
+        Html(PAGE),
+    )
 }

@@ -44,3 +44,96 @@ async fn data_survive_a_restart_sqlite() {
 async fn data_survive_a_restart_postgres() {
     data_survive_a_restart(crate::helpers::Backend::Postgres).await;
 }
+
+both_backends! {
+    async fn every_response_carries_a_request_id_and_security_headers(app) {
+        let resp = app.get("/api/v1/articles").await;
+        let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+        assert_eq!(id.len(), 36, "a generated UUID: {id}");
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(resp.headers()["referrer-policy"], "no-referrer");
+        assert_eq!(resp.headers()["content-security-policy"], broadsheet::API_CSP);
+        let given = app.client.get(app.url("/healthz")).header("x-request-id", "trace-me-123").send().await.unwrap();
+        assert_eq!(given.headers()["x-request-id"], "trace-me-123");
+        // Errors too.
+        let missing = app.get("/nope").await;
+        assert!(missing.headers().contains_key("x-request-id"));
+        assert_eq!(missing.headers()["x-content-type-options"], "nosniff");
+        // The HTML pages relax the policy just enough for their viewers.
+        let docs = app.get("/docs").await;
+        assert!(docs.headers()["content-security-policy"].to_str().unwrap().contains("https://cdn.redoc.ly"));
+        let graphiql = app.get("/graphql").await;
+        assert!(graphiql.headers()["content-security-policy"].to_str().unwrap().contains("https://unpkg.com"));
+        // No CORS unless origins are configured.
+        let cross = app.client.get(app.url("/api/v1/articles")).header("origin", "https://elsewhere.example").send().await.unwrap();
+        assert!(!cross.headers().contains_key("access-control-allow-origin"));
+    }
+
+    async fn responses_are_compressed_for_clients_that_ask(app) {
+        for encoding in ["gzip", "br"] {
+            let resp = app.client.get(app.url("/openapi.json")).header("accept-encoding", encoding).send().await.unwrap();
+            assert_eq!(resp.status(), 200);
+            assert_eq!(resp.headers()["content-encoding"], encoding);
+        }
+        let plain = app.get("/openapi.json").await;
+        assert!(!plain.headers().contains_key("content-encoding"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_origins_may_call_the_api_from_a_browser() {
+    let Some(db) = FreshDb::create(crate::helpers::Backend::Sqlite).await else {
+        return;
+    };
+    let mut config = test_config(&db.url);
+    config.cors_origins = vec!["https://www.example.org".into()];
+    let server = Server::start(config).await;
+    let app = server.app.clone();
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/articles"))
+        .header("origin", "https://www.example.org")
+        .header("access-control-request-method", "PATCH")
+        .header("access-control-request-headers", "authorization, if-match")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://www.example.org"
+    );
+    assert!(
+        preflight.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("PATCH")
+    );
+    let get = app
+        .client
+        .get(app.url("/api/v1/articles"))
+        .header("origin", "https://www.example.org")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        get.headers()["access-control-allow-origin"],
+        "https://www.example.org"
+    );
+    assert!(
+        get.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("x-total-count")
+    );
+    let other = app
+        .client
+        .get(app.url("/api/v1/articles"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+    server.stop().await;
+    db.remove().await;
+}
