@@ -10,7 +10,7 @@ use crate::{
         error::GqlResultExt,
         types::{
             Article, ArticleConnection, Author, AuthorConnection, Source, SourceConnection, Tag,
-            TagConnection, User, UserConnection, article_connection, offset_cursor, offset_window,
+            TagConnection, User, UserConnection, article_connection, offset_edges, offset_window,
         },
     },
     services::{
@@ -202,24 +202,9 @@ impl QueryRoot {
         let (state, _) = ctx_parts(ctx)?;
         let slice = offset_window(first, after.as_deref()).gql()?;
         let page = taxonomy::list_authors(state, slice).await.gql()?;
-        let end = slice.offset + page.items.len() as u64;
-        let items = page
-            .items
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| {
-                (
-                    offset_cursor(slice.offset + i as u64, &v.author.id),
-                    Author(v.author),
-                )
-            })
-            .collect();
-        Ok(AuthorConnection::build(
-            items,
-            end < page.total,
-            slice.offset > 0,
-            page.total,
-        ))
+        let (items, next, previous, total) =
+            offset_edges(slice, page, |v| v.author.id.clone(), |v| Author(v.author));
+        Ok(AuthorConnection::build(items, next, previous, total))
     }
 
     /// One source by id or slug.
@@ -248,24 +233,9 @@ impl QueryRoot {
         let (state, _) = ctx_parts(ctx)?;
         let slice = offset_window(first, after.as_deref()).gql()?;
         let page = taxonomy::list_sources(state, slice).await.gql()?;
-        let end = slice.offset + page.items.len() as u64;
-        let items = page
-            .items
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| {
-                (
-                    offset_cursor(slice.offset + i as u64, &v.source.id),
-                    Source(v.source),
-                )
-            })
-            .collect();
-        Ok(SourceConnection::build(
-            items,
-            end < page.total,
-            slice.offset > 0,
-            page.total,
-        ))
+        let (items, next, previous, total) =
+            offset_edges(slice, page, |v| v.source.id.clone(), |v| Source(v.source));
+        Ok(SourceConnection::build(items, next, previous, total))
     }
 
     /// One tag by id or slug.
@@ -294,24 +264,9 @@ impl QueryRoot {
         let (state, _) = ctx_parts(ctx)?;
         let slice = offset_window(first, after.as_deref()).gql()?;
         let page = taxonomy::list_tags(state, slice).await.gql()?;
-        let end = slice.offset + page.items.len() as u64;
-        let items = page
-            .items
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| {
-                (
-                    offset_cursor(slice.offset + i as u64, &v.tag.id),
-                    Tag(v.tag),
-                )
-            })
-            .collect();
-        Ok(TagConnection::build(
-            items,
-            end < page.total,
-            slice.offset > 0,
-            page.total,
-        ))
+        let (items, next, previous, total) =
+            offset_edges(slice, page, |v| v.tag.id.clone(), |v| Tag(v.tag));
+        Ok(TagConnection::build(items, next, previous, total))
     }
 
     /// The signed-in user (`UNAUTHENTICATED` without a token).
@@ -362,23 +317,8 @@ impl QueryRoot {
         let page = crate::services::comments::queue(state, &actor, filter, slice)
             .await
             .gql()?;
-        let end = slice.offset + page.items.len() as u64;
-        let items = page
-            .items
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| {
-                (
-                    offset_cursor(slice.offset + i as u64, &v.comment.id),
-                    Comment(v),
-                )
-            })
-            .collect();
-        Ok(CommentConnection::build(
-            items,
-            end < page.total,
-            slice.offset > 0,
-            page.total,
-        ))
+        let (items, next, previous, total) =
+            offset_edges(slice, page, |v| v.comment.id.clone(), Comment);
+        Ok(CommentConnection::build(items, next, previous, total))
     }
 }

@@ -507,6 +507,24 @@ pub fn offset_cursor(index: u64, id: &str) -> String {
     .encode()
 }
 
+/// Edges with offset cursors for one slice of a name-ordered list, plus
+/// `(hasNextPage, hasPreviousPage, totalCount)`.
+pub fn offset_edges<V, N>(
+    slice: crate::services::taxonomy::Slice,
+    page: crate::domain::pagination::Page<V>,
+    id: impl Fn(&V) -> String,
+    node: impl Fn(V) -> N,
+) -> (Vec<(String, N)>, bool, bool, u64) {
+    let end = slice.offset + page.items.len() as u64;
+    let items = page
+        .items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (offset_cursor(slice.offset + i as u64, &id(&v)), node(v)))
+        .collect();
+    (items, end < page.total, slice.offset > 0, page.total)
+}
+
 /// The offset after `after`, and the window size (`first`, at most 100).
 pub fn offset_window(
     first: Option<i32>,

@@ -1327,9 +1327,11 @@ pub async fn insert(
     Ok(saved)
 }
 
-/// Articles per author/source/tag that the public can see, in one query.
-pub async fn visible_counts_by_author(
+/// Visible articles per key of a link table (`article_authors`, `article_tags`), in one query.
+async fn visible_counts_via<E: EntityTrait>(
     db: &impl ConnectionTrait,
+    key: E::Column,
+    article_id: E::Column,
     ids: &[String],
 ) -> Result<HashMap<String, u64>, AppError> {
     let visible = Query::select()
@@ -1337,13 +1339,13 @@ pub async fn visible_counts_by_author(
         .from(article::Entity)
         .cond_where(visible_to_public(now()))
         .to_owned();
-    let rows: Vec<(String, i64)> = article_author::Entity::find()
+    let rows: Vec<(String, i64)> = E::find()
         .select_only()
-        .column(article_author::Column::AuthorId)
-        .column_as(article_author::Column::ArticleId.count(), "n")
-        .filter(article_author::Column::AuthorId.is_in(ids.to_vec()))
-        .filter(article_author::Column::ArticleId.in_subquery(visible))
-        .group_by(article_author::Column::AuthorId)
+        .column(key)
+        .column_as(article_id.count(), "n")
+        .filter(key.is_in(ids.to_vec()))
+        .filter(article_id.in_subquery(visible))
+        .group_by(key)
         .into_tuple()
         .all(db)
         .await?;
@@ -1353,29 +1355,31 @@ pub async fn visible_counts_by_author(
         .collect())
 }
 
+/// Articles per author/source/tag that the public can see, in one query.
+pub async fn visible_counts_by_author(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<HashMap<String, u64>, AppError> {
+    visible_counts_via::<article_author::Entity>(
+        db,
+        article_author::Column::AuthorId,
+        article_author::Column::ArticleId,
+        ids,
+    )
+    .await
+}
+
 pub async fn visible_counts_by_tag(
     db: &impl ConnectionTrait,
     ids: &[String],
 ) -> Result<HashMap<String, u64>, AppError> {
-    let visible = Query::select()
-        .column(article::Column::Id)
-        .from(article::Entity)
-        .cond_where(visible_to_public(now()))
-        .to_owned();
-    let rows: Vec<(String, i64)> = article_tag::Entity::find()
-        .select_only()
-        .column(article_tag::Column::TagId)
-        .column_as(article_tag::Column::ArticleId.count(), "n")
-        .filter(article_tag::Column::TagId.is_in(ids.to_vec()))
-        .filter(article_tag::Column::ArticleId.in_subquery(visible))
-        .group_by(article_tag::Column::TagId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
-        .collect())
+    visible_counts_via::<article_tag::Entity>(
+        db,
+        article_tag::Column::TagId,
+        article_tag::Column::ArticleId,
+        ids,
+    )
+    .await
 }
 
 pub async fn visible_counts_by_source(
