@@ -236,13 +236,7 @@ async fn seed_demo(config: Config) -> anyhow::Result<()> {
             .map_err(|e| anyhow!("cannot apply migrations: {e}"))?;
     }
     let (keys, _) = crate::auth::claims::JwtKeys::from_config(&config)?;
-    let state = AppState {
-        db,
-        db_statements: Default::default(),
-        limits: std::sync::Arc::new(crate::state::Limits::from_config(&config)),
-        keys: std::sync::Arc::new(keys),
-        config: std::sync::Arc::new(config),
-    };
+    let state = AppState::new(db, config, keys);
     match services::seed::demo(&state).await.map_err(describe)? {
         SeedOutcome::Created { article_slug } => {
             println!("seeded the demo publication: /api/v1/articles/{article_slug}")

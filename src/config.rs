@@ -103,6 +103,16 @@ pub struct Config {
     pub comments_close_after_days: u32,
     /// `BROADSHEET_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser (none by default).
     pub cors_origins: Vec<String>,
+    /// `BROADSHEET_REQUEST_TIMEOUT`: seconds a request may take before it is answered 503 (default 30).
+    pub request_timeout_secs: u32,
+    /// `BROADSHEET_MAX_CONCURRENT_REQUESTS`: requests served at once; more are shed with 503 (default 1024).
+    pub max_concurrent_requests: u32,
+    /// `BROADSHEET_SHUTDOWN_TIMEOUT`: seconds in-flight requests get to finish after SIGTERM (default 30).
+    pub shutdown_timeout_secs: u32,
+    /// `BROADSHEET_DB_ACQUIRE_TIMEOUT`: seconds to wait for a database connection before answering 503 (default 3).
+    pub db_acquire_timeout_secs: u32,
+    /// `BROADSHEET_METRICS_TOKEN`: when set, `/metrics` requires it as a bearer token.
+    pub metrics_token: Option<Secret>,
 }
 
 /// Comment moderation policy (API.md `COMMENT_MODERATION`).
@@ -163,6 +173,11 @@ struct RawConfig {
     comment_max_depth: Option<toml::Value>,
     comments_close_after_days: Option<toml::Value>,
     cors_origins: Option<String>,
+    request_timeout: Option<toml::Value>,
+    max_concurrent_requests: Option<toml::Value>,
+    shutdown_timeout: Option<toml::Value>,
+    db_acquire_timeout: Option<toml::Value>,
+    metrics_token: Option<String>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://broadsheet.db?mode=rwc";
@@ -202,6 +217,11 @@ impl Config {
             comment_max_depth: 5,
             comments_close_after_days: 0,
             cors_origins: Vec::new(),
+            request_timeout_secs: 30,
+            max_concurrent_requests: 1024,
+            shutdown_timeout_secs: 30,
+            db_acquire_timeout_secs: 3,
+            metrics_token: None,
         }
     }
 
@@ -454,7 +474,7 @@ impl Config {
                 }
             };
         }
-        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 4] = [
+        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 8] = [
             (
                 "BROADSHEET_COMMENT_RATE_PER_MINUTE",
                 raw.comment_rate_per_minute,
@@ -482,6 +502,34 @@ impl Config {
                 &mut cfg.comments_close_after_days,
                 0,
                 36_500,
+            ),
+            (
+                "BROADSHEET_REQUEST_TIMEOUT",
+                raw.request_timeout,
+                &mut cfg.request_timeout_secs,
+                1,
+                3_600,
+            ),
+            (
+                "BROADSHEET_MAX_CONCURRENT_REQUESTS",
+                raw.max_concurrent_requests,
+                &mut cfg.max_concurrent_requests,
+                1,
+                1_000_000,
+            ),
+            (
+                "BROADSHEET_SHUTDOWN_TIMEOUT",
+                raw.shutdown_timeout,
+                &mut cfg.shutdown_timeout_secs,
+                0,
+                3_600,
+            ),
+            (
+                "BROADSHEET_DB_ACQUIRE_TIMEOUT",
+                raw.db_acquire_timeout,
+                &mut cfg.db_acquire_timeout_secs,
+                1,
+                600,
             ),
         ];
         for (key, file_value, slot, min, max) in counts {
@@ -515,6 +563,15 @@ impl Config {
                 }
                 cfg.cors_origins.push(origin.to_string());
             }
+        }
+        if let Some(v) = env("BROADSHEET_METRICS_TOKEN").or(raw.metrics_token) {
+            if v.len() < 16 {
+                return Err(bad(
+                    "BROADSHEET_METRICS_TOKEN",
+                    format!("must be at least 16 bytes, got {}", v.len()),
+                ));
+            }
+            cfg.metrics_token = Some(Secret::new(v));
         }
         Ok(cfg)
     }

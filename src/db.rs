@@ -1,13 +1,7 @@
 //! Opening the database: SQLite tuned for a server (WAL, busy timeout, foreign
 //! keys, `synchronous=NORMAL`) or PostgreSQL; migrations at start-up.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -36,7 +30,7 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, ConnectError
     opts.max_connections(config.db_max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(config.db_acquire_timeout_secs.into()))
         .sqlx_logging(false);
     if config.is_sqlite() {
         opts.map_sqlx_sqlite_opts(|o| {
@@ -64,13 +58,28 @@ fn describe_db_error(err: &sea_orm::DbErr) -> String {
 
 /// Count every SQL statement the connection runs (for `/metrics` and for the
 /// tests that prove a request's statement count does not grow with its size).
-pub fn count_statements(db: &mut DatabaseConnection) -> Arc<AtomicU64> {
-    let counter = Arc::new(AtomicU64::new(0));
-    let c = counter.clone();
+pub fn count_statements(
+    db: &mut DatabaseConnection,
+    counter: prometheus_client::metrics::counter::Counter,
+) {
     db.set_metric_callback(move |_| {
-        c.fetch_add(1, Ordering::Relaxed);
+        counter.inc();
     });
-    counter
+}
+
+/// Open and idle connections of the pool, for `/metrics`.
+pub fn pool_usage(db: &DatabaseConnection) -> Option<(u32, usize)> {
+    match db.get_database_backend() {
+        DatabaseBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            Some((pool.size(), pool.num_idle()))
+        }
+        DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            Some((pool.size(), pool.num_idle()))
+        }
+        _ => None,
+    }
 }
 
 /// Apply all pending migrations.

@@ -52,6 +52,12 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("the database is unavailable; retry shortly")]
     Unavailable,
+    /// Load shedding: `BROADSHEET_MAX_CONCURRENT_REQUESTS` are already in flight.
+    #[error("the server is busy; retry shortly")]
+    Overloaded,
+    /// The request ran longer than `BROADSHEET_REQUEST_TIMEOUT`.
+    #[error("the request took too long and was stopped; retry shortly")]
+    TimedOut,
     /// Anything unexpected. Logged with its cause; the client sees a generic detail.
     #[error("an internal error occurred")]
     Internal(#[from] anyhow::Error),
@@ -80,7 +86,7 @@ impl AppError {
             AppError::Validation(_) => 422,
             AppError::RateLimited { .. } => 429,
             AppError::Internal(_) => 500,
-            AppError::Unavailable => 503,
+            AppError::Unavailable | AppError::Overloaded | AppError::TimedOut => 503,
         }
     }
 
@@ -98,6 +104,8 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Unavailable => "unavailable",
+            AppError::Overloaded => "overloaded",
+            AppError::TimedOut => "timeout",
             AppError::Internal(_) => "internal",
         }
     }
@@ -114,7 +122,7 @@ impl AppError {
             AppError::NotFound { .. } => "NOT_FOUND",
             AppError::Conflict(_) | AppError::PreconditionFailed(_) => "CONFLICT",
             AppError::RateLimited { .. } => "RATE_LIMITED",
-            AppError::Unavailable => "UNAVAILABLE",
+            AppError::Unavailable | AppError::Overloaded | AppError::TimedOut => "UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -145,11 +153,40 @@ impl AppError {
     }
 }
 
+/// Why a request with a NUL character is refused (PostgreSQL cannot store one).
+pub const NUL_MESSAGE: &str = "text must not contain NUL (U+0000) characters";
+
+/// Whether a statement failed because the database went away (a dropped
+/// connection, a pool that cannot reconnect) rather than because of the
+/// statement: such failures are 503, not 500.
+fn is_connection_lost(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx::Error as Sqlx};
+    match err {
+        DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => {
+            matches!(
+                e.as_ref(),
+                Sqlx::Io(_)
+                    | Sqlx::Tls(_)
+                    | Sqlx::Protocol(_)
+                    | Sqlx::PoolTimedOut
+                    | Sqlx::PoolClosed
+                    | Sqlx::WorkerCrashed
+            ) || matches!(e.as_ref(), Sqlx::Database(d) if d.code().is_some_and(|c| {
+                // PostgreSQL: admin shutdown, crash shutdown, cannot connect now.
+                matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
+            }))
+        }
+        _ => false,
+    }
+}
+
 impl From<sea_orm::DbErr> for AppError {
     /// Map database errors at the service boundary: a unique violation is a
     /// conflict, a lost connection is 503, everything else is internal.
     fn from(err: sea_orm::DbErr) -> Self {
-        use sea_orm::{DbErr, SqlErr};
+        use sea_orm::{DbErr, RuntimeErr, SqlErr};
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {
                 return AppError::Conflict(
@@ -160,6 +197,18 @@ impl From<sea_orm::DbErr> for AppError {
                 return AppError::Conflict("the change conflicts with related resources".into());
             }
             _ => {}
+        }
+        if let DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) = &err
+            && let sea_orm::sqlx::Error::Database(d) = e.as_ref()
+            && d.code()
+                .is_some_and(|c| matches!(c.as_ref(), "22021" | "22P05"))
+        {
+            // PostgreSQL refuses NUL and unencodable characters in text; the
+            // input layers refuse them first, this is the safety net.
+            return AppError::BadRequest(NUL_MESSAGE.into());
+        }
+        if is_connection_lost(&err) {
+            return AppError::Unavailable;
         }
         match err {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => AppError::Unavailable,

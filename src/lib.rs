@@ -10,13 +10,17 @@ pub mod domain;
 pub mod entities;
 pub mod error;
 pub mod graphql;
+pub mod metrics;
 pub mod ratelimit;
 pub mod rest;
 pub mod services;
 pub mod state;
 pub mod telemetry;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{
+    future::{Future, IntoFuture},
+    net::SocketAddr,
+};
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, Request, header};
@@ -61,8 +65,7 @@ impl Application {
     /// Connect, migrate (unless disabled), bootstrap the first admin, bind.
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let (keys, ephemeral) = auth::claims::JwtKeys::from_config(&config)?;
-        let mut db = db::connect(&config).await?;
-        let db_statements = db::count_statements(&mut db);
+        let db = db::connect(&config).await?;
         if config.migrate_on_start {
             db::migrate_up(&db).await.map_err(StartError::Migrate)?;
         }
@@ -102,13 +105,7 @@ impl Application {
                  tokens will not survive a restart or work across instances"
             );
         }
-        let state = AppState {
-            db,
-            db_statements,
-            limits: Arc::new(state::Limits::from_config(&config)),
-            keys: Arc::new(keys),
-            config: Arc::new(config),
-        };
+        let state = AppState::new(db, config, keys);
         let router = router(state.clone());
         Ok(Application {
             listener,
@@ -139,12 +136,31 @@ impl Application {
             router,
             state,
         } = self;
-        axum::serve(
+        // In-flight requests get BROADSHEET_SHUTDOWN_TIMEOUT to finish once
+        // the signal came; after that they are cut off and the pool closed.
+        let grace = std::time::Duration::from_secs(state.config.shutdown_timeout_secs.into());
+        let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = signalled.send(());
+        })
+        .into_future();
+        let deadline = async move {
+            match on_signal.await {
+                Ok(()) => tokio::time::sleep(grace).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            served = server => served?,
+            () = deadline => tracing::warn!(
+                "in-flight requests did not finish within BROADSHEET_SHUTDOWN_TIMEOUT; cutting them off"
+            ),
+        }
         let _ = state.db.close().await;
         Ok(())
     }
@@ -209,11 +225,49 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 pub fn router(state: AppState) -> Router {
     let cors = cors(&state.config.cors_origins);
     let x_request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    // Load shedding and the request timeout. The concurrency limit is one
+    // semaphore for the whole API (a layer on a router is applied per route,
+    // so a plain limit would be per route); a request that finds it full is
+    // answered 503 with `Retry-After` at once rather than queued.
+    let metrics = state.metrics.clone();
+    let protection = tower::ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(
+            move |err: tower::BoxError| {
+                let metrics = metrics.clone();
+                async move {
+                    if err.is::<tower::load_shed::error::Overloaded>() {
+                        metrics.shed();
+                        error::AppError::Overloaded
+                    } else if err.is::<tower::timeout::error::Elapsed>() {
+                        error::AppError::TimedOut
+                    } else {
+                        error::AppError::internal(anyhow::anyhow!("middleware: {err}"))
+                    }
+                }
+            },
+        ))
+        .layer(tower::load_shed::LoadShedLayer::new())
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            state.config.max_concurrent_requests as usize,
+        ))
+        .layer(tower::timeout::TimeoutLayer::new(
+            std::time::Duration::from_secs(state.config.request_timeout_secs.into()),
+        ));
+    let api = Router::new()
         .merge(rest::router())
         .merge(graphql::router(state.clone()))
+        .layer(protection);
+    Router::new()
+        .merge(api)
+        .merge(rest::ops_router())
         .fallback(rest::problem::not_found)
         .method_not_allowed_fallback(rest::problem::method_not_allowed)
+        // Per route, so it sees the route template (`MatchedPath`).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(axum::middleware::from_fn(rest::extract::refuse_nul_in_uri))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Outside the limit layer, so its bare 413 becomes problem+json too.
         .layer(axum::middleware::map_response(

@@ -1,10 +1,10 @@
 //! `AppState`: what every request handler and resolver shares; cheap to clone.
 
-use std::sync::{Arc, atomic::AtomicU64};
+use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::claims::JwtKeys, config::Config, ratelimit::RateLimiter};
+use crate::{auth::claims::JwtKeys, config::Config, metrics::Metrics, ratelimit::RateLimiter};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -12,8 +12,24 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub keys: Arc<JwtKeys>,
     pub limits: Arc<Limits>,
-    /// SQL statements run so far by this instance.
-    pub db_statements: Arc<AtomicU64>,
+    /// This instance's Prometheus metrics (`/metrics`).
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Wire up one instance: rate limiters and metrics (the pool reports
+    /// every SQL statement to them).
+    pub fn new(mut db: DatabaseConnection, config: Config, keys: JwtKeys) -> Self {
+        let metrics = Arc::new(Metrics::new(config.db_max_connections));
+        crate::db::count_statements(&mut db, metrics.db_statements.clone());
+        AppState {
+            db,
+            limits: Arc::new(Limits::from_config(&config)),
+            keys: Arc::new(keys),
+            config: Arc::new(config),
+            metrics,
+        }
+    }
 }
 
 /// Per-instance rate limiters.

@@ -112,6 +112,18 @@ fn request_error(err: AppError) -> Response {
     GraphQLResponse::from(async_graphql::Response::from_errors(vec![server_error])).into_response()
 }
 
+fn value_has_nul(v: &async_graphql::Value) -> bool {
+    use async_graphql::Value;
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::List(items) => items.iter().any(value_has_nul),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.contains('\0') || value_has_nul(v)),
+        _ => false,
+    }
+}
+
 async fn execute(
     gql: &GraphqlState,
     headers: &HeaderMap,
@@ -126,6 +138,23 @@ async fn execute(
             ops.len()
         )));
     }
+    let ops: Vec<&async_graphql::Request> = match &batch {
+        async_graphql::BatchRequest::Single(op) => vec![op],
+        async_graphql::BatchRequest::Batch(ops) => ops.iter().collect(),
+    };
+    // PostgreSQL cannot store NUL; refuse it here on every backend alike.
+    if ops.iter().any(|op| {
+        op.query.contains('\0')
+            || op.query.contains("\\u0000")
+            || op.variables.iter().any(|(_, v)| value_has_nul(v))
+    }) {
+        return request_error(AppError::BadRequest(crate::error::NUL_MESSAGE.into()));
+    }
+    for op in &ops {
+        gql.app
+            .metrics
+            .graphql_operation(op.operation_name.as_deref());
+    }
     let ctx: RequestContext = match request_context(&gql.app, headers, Some(peer)).await {
         Ok(ctx) => ctx,
         Err(e) => return request_error(e),
@@ -138,5 +167,22 @@ async fn execute(
         .data(ctx)
         .data(counts)
         .data(comment_loaders);
-    GraphQLResponse::from(gql.schema.execute_batch(batch).await).into_response()
+    let mut response = gql.schema.execute_batch(batch).await;
+    match &mut response {
+        async_graphql::BatchResponse::Single(r) => code_uncoded_errors(r),
+        async_graphql::BatchResponse::Batch(rs) => rs.iter_mut().for_each(code_uncoded_errors),
+    }
+    GraphQLResponse::from(response).into_response()
+}
+
+/// async-graphql's own errors (syntax, validation, depth and complexity
+/// limits, argument coercion) carry no `extensions.code`; they are all the
+/// client's doing, so they get `BAD_USER_INPUT` like every other input error.
+fn code_uncoded_errors(response: &mut async_graphql::Response) {
+    for err in &mut response.errors {
+        let extensions = err.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_USER_INPUT");
+        }
+    }
 }

@@ -127,12 +127,57 @@ where
     }
 }
 
+/// Whether any string (or key) in a JSON value holds a NUL character.
+fn json_has_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(json_has_nul),
+        serde_json::Value::Object(map) => {
+            map.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v))
+        }
+        _ => false,
+    }
+}
+
+/// Middleware: a request whose path or query holds an encoded NUL (`%00`) is
+/// refused before any handler sees it (PostgreSQL cannot store NUL, and
+/// SQLite would; refusing it keeps both backends alike).
+pub async fn refuse_nul_in_uri(
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let has_nul = request.uri().path_and_query().is_some_and(|pq| {
+        pq.as_str()
+            .as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"%00"))
+    });
+    if has_nul {
+        return axum::response::IntoResponse::into_response(AppError::BadRequest(
+            crate::error::NUL_MESSAGE.into(),
+        ));
+    }
+    next.run(request).await
+}
+
 /// Parse a JSON body into `T` with the error rules above.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(AppError::BadRequest(format!(
+            "the body is not valid UTF-8 (at byte {})",
+            e.valid_up_to()
+        )));
+    }
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
         return Err(AppError::BadRequest(format!(
             "the body is not valid JSON: {e}"
         )));
+    }
+    // A NUL can only arrive as the escape `\u0000`; look closer only then.
+    if bytes.windows(6).any(|w| w == b"\\u0000")
+        && serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| json_has_nul(&v))
+    {
+        return Err(AppError::BadRequest(crate::error::NUL_MESSAGE.into()));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {

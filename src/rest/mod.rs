@@ -22,11 +22,18 @@ use axum::{
 
 use crate::{domain::pagination::Page, state::AppState};
 
-/// Every REST route.
-pub fn router() -> Router<AppState> {
+/// Health checks and metrics: outside the concurrency limit and the request
+/// timeout, so a load balancer and Prometheus still get answers under load.
+pub fn ops_router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(crate::metrics::serve))
+}
+
+/// Every REST route but the operations ones.
+pub fn router() -> Router<AppState> {
+    Router::new()
         .route("/openapi.yaml", get(openapi::serve_yaml))
         .route("/openapi.json", get(openapi::serve_json))
         .route("/docs", get(docs::docs))

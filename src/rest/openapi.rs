@@ -102,7 +102,7 @@ Errors are `application/problem+json` with a stable `code`.",
     ),
     modifiers(&BearerAuth, &CommonErrors),
     paths(
-        health::healthz, health::readyz,
+        health::healthz, health::readyz, crate::metrics::serve,
         articles::list_articles, articles::create_article, articles::get_article,
         articles::update_article, articles::delete_article,
         comments::list_article_comments, comments::submit_comment, comments::list_comments,
@@ -137,7 +137,7 @@ Errors are `application/problem+json` with a stable `code`.",
         (name = "tags", description = "Topic labels"),
         (name = "auth", description = "Login, token refresh and logout"),
         (name = "users", description = "Accounts (admin), and the signed-in user"),
-        (name = "operations", description = "Health checks"),
+        (name = "operations", description = "Health checks and Prometheus metrics"),
     )
 )]
 pub struct ApiDoc;

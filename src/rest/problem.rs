@@ -83,7 +83,7 @@ impl IntoResponse for AppError {
                     headers.insert(header::RETRY_AFTER, v);
                 }
             }
-            AppError::Unavailable => {
+            AppError::Unavailable | AppError::Overloaded | AppError::TimedOut => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}

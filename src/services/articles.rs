@@ -110,6 +110,9 @@ fn may_see_unpublished(actor: &Actor, bylines: &[String]) -> bool {
 
 // ---------------------------------------------------------------- listing
 
+/// Longest search query accepted.
+pub const MAX_QUERY_CHARS: usize = 256;
+
 /// Which articles a list shows (API.md `GET /articles` query).
 #[derive(Debug, Clone, Default)]
 pub struct ArticleFilter {
@@ -303,6 +306,12 @@ async fn list_condition(
         }
     }
     if let Some(q) = filter.query.as_deref() {
+        if q.chars().count() > MAX_QUERY_CHARS {
+            return Err(AppError::validation(
+                "q",
+                format!("must be at most {MAX_QUERY_CHARS} characters"),
+            ));
+        }
         for word in q.split_whitespace().take(16) {
             let pattern = format!("%{}%", word.to_lowercase().replace(['%', '_', '\\'], ""));
             let lower =

@@ -2,8 +2,6 @@
 //! one API read back through the other, slugs and their history, rendering,
 //! visibility, permissions, optimistic concurrency, caching and validation.
 
-use std::sync::atomic::Ordering;
-
 use serde_json::{Value, json};
 
 use crate::{
@@ -372,15 +370,15 @@ both_backends! {
             post(&app, &admin, "/api/v1/articles", json!({"title": format!("Piece {i}"), "status": "published",
                 "author_ids": [author.clone(), second.clone()], "tag_ids": [tag.clone()], "source_id": source.clone()})).await;
         }
-        let counter = app.state.db_statements.clone();
+        let counter = app.state.metrics.db_statements.clone();
         let measure = |path: String| {
             let app = app.clone();
             let counter = counter.clone();
             async move {
-                let before = counter.load(Ordering::SeqCst);
+                let before = counter.get();
                 let resp = app.get(&path).await;
                 assert_eq!(resp.status(), 200);
-                counter.load(Ordering::SeqCst) - before
+                counter.get() - before
             }
         };
         let rest5 = measure("/api/v1/articles?per_page=5".into()).await;
@@ -391,12 +389,12 @@ both_backends! {
             let app = app.clone();
             let counter = counter.clone();
             async move {
-                let before = counter.load(Ordering::SeqCst);
+                let before = counter.get();
                 let q = format!("{{ articles(first: {n}) {{ edges {{ node {{ title commentCount source {{ name articleCount }} tags {{ name articleCount }} authors {{ name articleCount }} }} }} }} }}");
                 let resp = app.gql(&q, Value::Null).await;
                 assert!(resp["errors"].is_null(), "{resp}");
                 assert_eq!(resp["data"]["articles"]["edges"].as_array().unwrap().len(), n);
-                counter.load(Ordering::SeqCst) - before
+                counter.get() - before
             }
         };
         let g5 = gql(5).await;

@@ -11,3 +11,4 @@ mod content;
 mod contract;
 mod graphql;
 mod operations;
+mod reliability;

@@ -1,0 +1,278 @@
+//! Prometheus metrics for `/metrics`: requests and latency by route template
+//! and status, GraphQL operations by name, SQL statements, database pool use
+//! and the comment moderation backlog.
+//!
+//! One registry per running instance (kept in `AppState`), not a process-wide
+//! recorder, so several servers in one process (the tests) never mix counts.
+
+use std::{
+    collections::HashSet,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    http::{HeaderValue, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use prometheus_client::{
+    encoding::{EncodeLabelSet, prometheus_text},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::Registry,
+};
+
+use crate::{error::AppError, state::AppState};
+
+/// Distinct GraphQL operation names tracked before the rest count as `other`
+/// (names come from clients, so their number must be bounded).
+const MAX_OPERATION_NAMES: usize = 200;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: String,
+}
+
+/// Every metric of one instance.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<HttpLabels, Counter>,
+    latency: Family<HttpLabels, Histogram, fn() -> Histogram>,
+    graphql_operations: Family<OperationLabels, Counter>,
+    operation_names: Mutex<HashSet<String>>,
+    /// SQL statements run (incremented by the database metric callback).
+    pub db_statements: Counter,
+    pool_connections: Gauge,
+    pool_idle: Gauge,
+    pool_max: Gauge,
+    comments_pending: Gauge,
+    shed: Counter,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms .. ~8 s
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+impl Metrics {
+    pub fn new(pool_max: u32) -> Self {
+        let mut registry = Registry::with_prefix("broadsheet");
+        let requests = Family::<HttpLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, route template and status",
+            requests.clone(),
+        );
+        let latency = Family::<HttpLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency, by method, route template and status",
+            latency.clone(),
+        );
+        let graphql_operations = Family::<OperationLabels, Counter>::default();
+        registry.register(
+            "graphql_operations",
+            "GraphQL operations executed, by operation name (anonymous, other when too many names)",
+            graphql_operations.clone(),
+        );
+        let db_statements = Counter::default();
+        registry.register("db_statements", "SQL statements run", db_statements.clone());
+        let pool_connections = Gauge::default();
+        registry.register(
+            "db_pool_connections",
+            "Open database connections in the pool",
+            pool_connections.clone(),
+        );
+        let pool_idle = Gauge::default();
+        registry.register(
+            "db_pool_idle_connections",
+            "Idle database connections in the pool",
+            pool_idle.clone(),
+        );
+        let pool_max_gauge = Gauge::default();
+        pool_max_gauge.set(i64::from(pool_max));
+        registry.register(
+            "db_pool_max_connections",
+            "Largest pool size (BROADSHEET_DB_MAX_CONNECTIONS)",
+            pool_max_gauge.clone(),
+        );
+        let comments_pending = Gauge::default();
+        registry.register(
+            "comments_pending",
+            "Comments waiting for a moderator",
+            comments_pending.clone(),
+        );
+        let shed = Counter::default();
+        registry.register(
+            "http_requests_shed",
+            "Requests refused with 503 because BROADSHEET_MAX_CONCURRENT_REQUESTS were in flight",
+            shed.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            graphql_operations,
+            operation_names: Mutex::new(HashSet::new()),
+            db_statements,
+            pool_connections,
+            pool_idle,
+            pool_max: pool_max_gauge,
+            comments_pending,
+            shed,
+        }
+    }
+
+    /// Count one GraphQL operation under its (client-chosen) name.
+    pub fn graphql_operation(&self, name: Option<&str>) {
+        let name = match name {
+            None => "anonymous".to_string(),
+            Some(n) if n.is_empty() => "anonymous".to_string(),
+            Some(n) => {
+                let valid =
+                    n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                let mut known = self
+                    .operation_names
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if valid && (known.contains(n) || known.len() < MAX_OPERATION_NAMES) {
+                    known.insert(n.to_string());
+                    n.to_string()
+                } else {
+                    "other".to_string()
+                }
+            }
+        };
+        self.graphql_operations
+            .get_or_create(&OperationLabels { operation: name })
+            .inc();
+    }
+
+    /// A request refused by load shedding.
+    pub fn shed(&self) {
+        self.shed.inc();
+    }
+
+    fn observe(&self, method: &str, route: &str, status: StatusCode, elapsed: Duration) {
+        let labels = HttpLabels {
+            method: method.to_string(),
+            route: route.to_string(),
+            status: status.as_u16(),
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.latency
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+    }
+
+    fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut out = String::with_capacity(8 * 1024);
+        prometheus_text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}
+
+/// Middleware: time every request and count it under its route template
+/// (`/api/v1/articles/{id}`, never the raw path, so the label set is bounded).
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let response = next.run(request).await;
+    state
+        .metrics
+        .observe(&method, &route, response.status(), started.elapsed());
+    response
+}
+
+/// `GET /metrics`: Prometheus text format. When `BROADSHEET_METRICS_TOKEN` is
+/// set, the scraper must send it as a bearer token.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain"),
+        (status = 401, description = "BROADSHEET_METRICS_TOKEN is set and the request did not send it", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn serve(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics_token {
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !sent.is_some_and(|s| constant_time_eq(s.as_bytes(), token.expose().as_bytes())) {
+            return AppError::Unauthenticated {
+                invalid_token: sent.is_some(),
+            }
+            .into_response();
+        }
+    }
+    let m = &state.metrics;
+    if let Some((size, idle)) = crate::db::pool_usage(&state.db) {
+        m.pool_connections.set(i64::from(size));
+        m.pool_idle.set(idle as i64);
+    }
+    m.pool_max.set(i64::from(state.config.db_max_connections));
+    // The backlog needs the database; when it is down the last value stays.
+    if let Ok(pending) = crate::services::comments::pending_count(&state.db).await {
+        m.comments_pending
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
+    }
+    match m.encode() {
+        Ok(text) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(prometheus_text::CONTENT_TYPE),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            text,
+        )
+            .into_response(),
+        Err(e) => AppError::internal(anyhow::anyhow!("encoding metrics: {e}")).into_response(),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_names_are_bounded_and_sanitized() {
+        let m = Metrics::new(4);
+        m.graphql_operation(Some("FrontPage"));
+        m.graphql_operation(None);
+        m.graphql_operation(Some("bad name\"}"));
+        for i in 0..(MAX_OPERATION_NAMES + 10) {
+            m.graphql_operation(Some(&format!("Op{i}")));
+        }
+        let text = m.encode().unwrap();
+        assert!(text.contains("broadsheet_graphql_operations_total{operation=\"FrontPage\"} 1"));
+        assert!(text.contains("operation=\"anonymous\"} 1"));
+        assert!(!text.contains("bad name"));
+        // 11 over the cap (10 new names plus FrontPage's slot) and the bad one.
+        assert!(text.contains("operation=\"other\"} 12"), "{text}");
+    }
+}
