@@ -48,6 +48,11 @@ pub enum Command {
     },
     /// Fill the database with content.
     Seed(SeedArgs),
+    /// Full-text search index.
+    Search {
+        #[command(subcommand)]
+        action: SearchAction,
+    },
     /// Generated contract files.
     Schema {
         #[command(subcommand)]
@@ -92,6 +97,14 @@ pub struct SeedArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum SearchAction {
+    /// Rebuild SQLite's search index from the articles (run it after a
+    /// `VACUUM`, which may renumber the rowids the index is keyed on).
+    /// PostgreSQL's index is a generated column and never needs it.
+    Reindex,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum SchemaAction {
     /// Write schema.graphql and openapi.yaml into DIR (default: current directory).
     Export {
@@ -122,6 +135,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             action: UsersAction::Create { email, role, name },
         } => create_user(&config, email, role, name).await,
         Command::Seed(_) => seed_demo(config).await,
+        Command::Search {
+            action: SearchAction::Reindex,
+        } => {
+            let db = db::connect(&config).await?;
+            let n = services::search::reindex(&db)
+                .await
+                .map_err(|e| anyhow!("reindex failed: {e}"))?;
+            match n {
+                Some(n) => println!("search index rebuilt: {n} articles"),
+                None => println!("PostgreSQL keeps its search index itself: nothing to do"),
+            }
+            Ok(())
+        }
         Command::Schema { .. } => unreachable!("handled before loading the configuration"),
     }
 }

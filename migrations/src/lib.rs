@@ -9,6 +9,9 @@ mod m20260101_000004_create_users;
 mod m20260101_000005_create_articles;
 mod m20260101_000006_create_comments;
 mod m20260101_000007_create_refresh_tokens;
+mod m20260101_000008_article_search;
+
+pub use m20260101_000008_article_search::SQLITE_REINDEX;
 
 /// Runs Broadsheet's migrations in order.
 pub struct Migrator;
@@ -24,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000005_create_articles::Migration),
             Box::new(m20260101_000006_create_comments::Migration),
             Box::new(m20260101_000007_create_refresh_tokens::Migration),
+            Box::new(m20260101_000008_article_search::Migration),
         ]
     }
 }

@@ -4,18 +4,20 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 
 use crate::{
     auth::Actor,
+    domain::pagination::Page,
     entities::{author, source, tag},
     error::AppError,
     graphql::{
         error::GqlResultExt,
         types::{
-            Article, ArticleConnection, Author, AuthorConnection, Source, SourceConnection, Tag,
-            TagConnection, User, UserConnection, article_connection, offset_edges, offset_window,
+            Article, ArticleConnection, Author, AuthorConnection, SearchConnection, SearchHit,
+            Source, SourceConnection, Tag, TagConnection, User, UserConnection, article_connection,
+            offset_edges, offset_window,
         },
     },
     services::{
         articles::{self, ArticleFilter as Filter, ArticleSort, ConnectionArgs, Found},
-        resolve, taxonomy, users,
+        resolve, search, taxonomy, users,
     },
     state::AppState,
 };
@@ -31,7 +33,8 @@ pub struct ArticleFilter {
     pub source: Option<String>,
     /// Tag slug or id.
     pub tag: Option<String>,
-    /// Words that must all appear in the title, standfirst or text.
+    /// Full-text search: words that must all match (accents, case and English
+    /// word endings ignored), `prefix*` and `"exact phrases"`.
     pub query: Option<String>,
     /// Staff only: draft, published, scheduled, archived or any.
     pub status: Option<String>,
@@ -146,7 +149,10 @@ impl QueryRoot {
         Ok(found.map(Article))
     }
 
-    /// Visible articles containing every word of `query`, newest first.
+    /// Full-text search over visible articles, most relevant first, each hit
+    /// with a highlighted snippet. `query`: words (all must match; accents,
+    /// case and English word endings ignored), `prefix*` and `"exact
+    /// phrases"`, at most 256 characters; any other syntax is plain text.
     #[graphql(complexity = "first.unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1")]
     async fn search(
         &self,
@@ -154,26 +160,27 @@ impl QueryRoot {
         query: String,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<ArticleConnection> {
-        let (state, actor) = ctx_parts(ctx)?;
-        let filter = Filter {
-            query: Some(query),
-            ..Default::default()
+    ) -> async_graphql::Result<SearchConnection> {
+        let (state, _) = ctx_parts(ctx)?;
+        let slice = offset_window(first, after.as_deref()).gql()?;
+        let (hits, total) = search::search(state, &query, "query", slice).await.gql()?;
+        let page = Page {
+            items: hits,
+            page: 0,
+            per_page: slice.limit,
+            total,
         };
-        let conn = articles::connection(
-            state,
-            &actor,
-            filter,
-            ArticleSort::default(),
-            ConnectionArgs {
-                first,
-                after,
-                ..Default::default()
+        let (items, next, previous, total) = offset_edges(
+            slice,
+            page,
+            |h| h.article.article.id.clone(),
+            |h| SearchHit {
+                article: Article(h.article),
+                snippet: h.snippet,
+                rank: h.rank,
             },
-        )
-        .await
-        .gql()?;
-        article_connection(ctx, conn).await
+        );
+        Ok(SearchConnection::build(items, next, previous, total))
     }
 
     /// One author by id or slug.

@@ -473,6 +473,18 @@ connection_type! {
     TagConnection, TagEdge of Tag;
     /// A window of users.
     UserConnection, UserEdge of User;
+    /// A window of search results, most relevant first.
+    SearchConnection, SearchEdge of SearchHit;
+}
+
+/// One search result.
+#[derive(SimpleObject)]
+pub struct SearchHit {
+    pub article: Article,
+    /// Text around the matches, HTML-escaped, each match in `<mark>`.
+    pub snippet: String,
+    /// Relevance, higher first; comparable within one result list only.
+    pub rank: f64,
 }
 
 impl From<articles::Connection<ArticleView>> for ArticleConnection {

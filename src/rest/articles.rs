@@ -41,7 +41,8 @@ pub struct ListArticlesParams {
     pub source: Option<String>,
     /// Tag slug or id.
     pub tag: Option<String>,
-    /// Words that must all appear in the title, standfirst or text.
+    /// Full-text search: words that must all match (accents, case and English
+    /// word endings ignored), `prefix*` and `"exact phrases"`.
     pub q: Option<String>,
     /// `-published_at` (default), `published_at`, `title` or `-updated_at`.
     pub sort: Option<String>,
@@ -327,4 +328,111 @@ mod tests {
         h.insert(header::IF_MATCH, HeaderValue::from_static("*"));
         assert_eq!(expected_from(&h, Some(1)), Expected::Any);
     }
+}
+
+/// Query parameters of `/api/v1/search`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// What to look for (at most 256 characters): words, all of which must
+    /// match (accents, case and English word endings ignored), `prefix*`, and
+    /// `"exact phrases"`. Any other syntax is read as plain text.
+    #[param(example = "Heihe \"cable car\"")]
+    pub q: Option<String>,
+    /// 1-based page number (default 1). A page past the end is empty.
+    #[param(value_type = Option<u64>, minimum = 1, example = 1)]
+    pub page: Option<String>,
+    /// Items per page, 1 to 100 (default 10).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 100, example = 10)]
+    pub per_page: Option<String>,
+}
+
+/// One search result.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SearchHitDto {
+    pub article: ArticleDto,
+    /// Text around the matches, HTML-escaped, each match in `<mark>`.
+    #[schema(
+        example = "the <mark>Heihe</mark> <mark>cable</mark> <mark>car</mark> across the Amur"
+    )]
+    pub snippet: String,
+    /// Relevance, higher first; comparable within one result list only.
+    pub rank: f64,
+}
+
+/// A page of search results, most relevant first.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SearchResults {
+    pub data: Vec<SearchHitDto>,
+    pub meta: ListMeta,
+}
+
+/// Full-text search over visible articles: ranked, with highlighted snippets.
+#[utoipa::path(get, path = "/api/v1/search", tag = "articles",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "Matching visible articles, most relevant first", body = SearchResults,
+            headers(("Link" = String, description = "RFC 8288 links: first, prev, next, last"),
+                    ("X-Total-Count" = u64, description = "Total number of matching articles"),
+                    ("ETag" = String, description = "Strong validator of the body"))),
+        (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 400, description = "Malformed query string", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "A bad token", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "`q` missing or longer than 256 characters, or bad pagination", body = Problem, content_type = PROBLEM),
+    ))]
+pub async fn search(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    Query(params): Query<SearchParams>,
+) -> Result<Response, AppError> {
+    let page = PageRequest::parse(params.page.as_deref(), params.per_page.as_deref())?;
+    let q = params.q.unwrap_or_default();
+    if q.trim().is_empty() {
+        return Err(AppError::validation("q", "is required"));
+    }
+    let (hits, total) = crate::services::search::search(
+        &state,
+        &q,
+        "q",
+        crate::services::taxonomy::Slice::from(page),
+    )
+    .await?;
+    let page = crate::domain::pagination::Page {
+        items: hits,
+        page: page.page,
+        per_page: page.per_page,
+        total,
+    };
+    let mut extra = HeaderMap::new();
+    pagination_headers(&mut extra, uri.path(), uri.query(), &page);
+    let audience = Audience::of(&ctx.actor);
+    let staff = audience == Audience::Staff;
+    let last_modified = page
+        .items
+        .iter()
+        .map(|h| h.article.article.updated_at)
+        .max();
+    let body = SearchResults {
+        meta: ListMeta::from(&page),
+        data: page
+            .items
+            .iter()
+            .map(|h| SearchHitDto {
+                article: ArticleDto::new(&h.article, staff),
+                snippet: h.snippet.clone(),
+                rank: h.rank,
+            })
+            .collect(),
+    };
+    Ok(json_response(
+        &headers,
+        audience,
+        StatusCode::OK,
+        &body,
+        None,
+        last_modified,
+        extra,
+    ))
 }

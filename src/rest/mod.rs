@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/articles",
             get(articles::list_articles).post(articles::create_article),
         )
+        .route("/api/v1/search", get(articles::search))
         .route(
             "/api/v1/articles/{id}",
             get(articles::get_article)

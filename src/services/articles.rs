@@ -122,7 +122,8 @@ pub struct ArticleFilter {
     pub source: Option<String>,
     /// Tag slug or id.
     pub tag: Option<String>,
-    /// Words that must all appear in the title, standfirst or text.
+    /// Full-text search: words that must all match (accents, case and English
+    /// word endings ignored), `prefix*` and `"exact phrases"`.
     pub query: Option<String>,
     /// Staff only: draft, published, scheduled, archived or any.
     pub status: Option<String>,
@@ -306,22 +307,15 @@ async fn list_condition(
         }
     }
     if let Some(q) = filter.query.as_deref() {
-        if q.chars().count() > MAX_QUERY_CHARS {
-            return Err(AppError::validation(
-                "q",
-                format!("must be at most {MAX_QUERY_CHARS} characters"),
-            ));
-        }
-        for word in q.split_whitespace().take(16) {
-            let pattern = format!("%{}%", word.to_lowercase().replace(['%', '_', '\\'], ""));
-            let lower =
-                |c: article::Column| Expr::expr(Func::lower(Expr::col((article::Entity, c))));
-            cond = cond.add(
-                Condition::any()
-                    .add(lower(article::Column::Title).like(pattern.clone()))
-                    .add(lower(article::Column::Standfirst).like(pattern.clone()))
-                    .add(lower(article::Column::BodyText).like(pattern)),
-            );
+        // Full-text match (services::search); nothing searchable matches nothing.
+        match super::search::SearchQuery::parse(q, "q")? {
+            Some(query) => {
+                cond = cond.add(super::search::matches(
+                    state.db.get_database_backend(),
+                    &query,
+                ))
+            }
+            None => return Ok(None),
         }
     }
     Ok(Some((cond, undated_possible)))

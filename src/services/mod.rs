@@ -6,6 +6,7 @@
 pub mod articles;
 pub mod auth;
 pub mod comments;
+pub mod search;
 pub mod seed;
 pub mod taxonomy;
 pub mod users;

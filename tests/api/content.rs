@@ -333,7 +333,8 @@ both_backends! {
         assert_eq!(titles(&app.get_json(&format!("/api/v1/articles?source={source}"), 200).await), vec!["Beta"]);
         assert_eq!(titles(&app.get_json("/api/v1/articles?tag=multipolarity", 200).await), vec!["Alpha"]);
         assert_eq!(titles(&app.get_json("/api/v1/articles?author=nobody", 200).await), Vec::<String>::new());
-        assert_eq!(titles(&app.get_json("/api/v1/articles?q=gam", 200).await), vec!["Gamma"]);
+        assert_eq!(titles(&app.get_json("/api/v1/articles?q=gamma", 200).await), vec!["Gamma"]);
+        assert_eq!(titles(&app.get_json("/api/v1/articles?q=gam*", 200).await), vec!["Gamma"]);
         assert_eq!(titles(&app.get_json("/api/v1/sources/cgtn/articles", 200).await), vec!["Beta"]);
         assert_problem(app.get("/api/v1/articles?sort=random").await, 422, "validation_failed").await;
         assert_problem(app.get("/api/v1/authors/nobody/articles").await, 404, "not_found").await;

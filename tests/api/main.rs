@@ -12,3 +12,4 @@ mod contract;
 mod graphql;
 mod operations;
 mod reliability;
+mod search;

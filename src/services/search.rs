@@ -1,0 +1,367 @@
+//! Full-text search over visible articles with each database's own engine:
+//! SQLite FTS5 (`article_fts`, kept in step by triggers) and PostgreSQL
+//! `tsvector` (`articles.search_vector`, GIN-indexed). See migration 8.
+//!
+//! User input never reaches either engine's query syntax: it is parsed here
+//! into plain words, `word*` prefixes and `"quoted phrases"`, stripped of
+//! everything but letters and digits, and rebuilt as a query each engine
+//! reads literally. Unbalanced quotes, operators and 10 KB strings are all
+//! just text.
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    Statement,
+    sea_query::{Alias, Expr, JoinType, Order, PostgresQueryBuilder, Query, SqliteQueryBuilder},
+};
+
+use crate::{
+    entities::article,
+    error::AppError,
+    services::{
+        articles::{ArticleView, MAX_QUERY_CHARS, hydrate, visible_to_public},
+        now,
+        taxonomy::Slice,
+    },
+    state::AppState,
+};
+
+/// Most terms (words, prefixes or phrases) one query keeps.
+const MAX_TERMS: usize = 16;
+/// Most words in one phrase.
+const MAX_PHRASE_WORDS: usize = 16;
+
+/// Marks the search engines put around a hit, replaced by `<mark>` after the
+/// snippet is HTML-escaped (Unicode private-use characters).
+const HIT_START: char = '\u{E000}';
+const HIT_END: char = '\u{E001}';
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Term {
+    Word { text: String, prefix: bool },
+    Phrase(Vec<String>),
+}
+
+/// A parsed, engine-neutral search query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    terms: Vec<Term>,
+}
+
+impl SearchQuery {
+    /// Parse what a reader typed. `Ok(None)` when nothing searchable is left
+    /// (only punctuation, say); an over-long query is a 422 on `field`.
+    pub fn parse(input: &str, field: &str) -> Result<Option<SearchQuery>, AppError> {
+        if input.chars().count() > MAX_QUERY_CHARS {
+            return Err(AppError::validation(
+                field,
+                format!("must be at most {MAX_QUERY_CHARS} characters"),
+            ));
+        }
+        let mut terms = Vec::new();
+        let mut rest = input;
+        while !rest.is_empty() && terms.len() < MAX_TERMS {
+            if let Some(after) = rest.strip_prefix('"') {
+                // A phrase runs to the closing quote, or to the end when unbalanced.
+                let (inside, next) = after.split_once('"').unwrap_or((after, ""));
+                let words: Vec<String> = words(inside).take(MAX_PHRASE_WORDS).collect();
+                match words.len() {
+                    0 => {}
+                    1 => terms.push(Term::Word {
+                        text: words.into_iter().next().unwrap_or_default(),
+                        prefix: false,
+                    }),
+                    _ => terms.push(Term::Phrase(words)),
+                }
+                rest = next;
+                continue;
+            }
+            let end = rest
+                .find(['"', ' ', '\t', '\n', '\r'])
+                .unwrap_or(rest.len());
+            let (chunk, next) = rest.split_at(end);
+            let prefix = chunk.ends_with('*');
+            let mut chunk_words: Vec<String> = words(chunk).collect();
+            if let Some(last) = chunk_words.pop() {
+                for text in chunk_words {
+                    terms.push(Term::Word {
+                        text,
+                        prefix: false,
+                    });
+                }
+                terms.push(Term::Word { text: last, prefix });
+            }
+            rest = next.trim_start_matches([' ', '\t', '\n', '\r']);
+        }
+        terms.truncate(MAX_TERMS);
+        Ok((!terms.is_empty()).then_some(SearchQuery { terms }))
+    }
+
+    /// An FTS5 MATCH expression: every term a quoted string (implicit AND).
+    fn fts5(&self) -> String {
+        self.terms
+            .iter()
+            .map(|t| match t {
+                Term::Word { text, prefix } => {
+                    format!("\"{text}\"{}", if *prefix { "*" } else { "" })
+                }
+                Term::Phrase(words) => format!("\"{}\"", words.join(" ")),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// A `to_tsquery` expression: quoted lexemes joined with `&`, phrases with `<->`.
+    fn tsquery(&self) -> String {
+        self.terms
+            .iter()
+            .map(|t| match t {
+                Term::Word { text, prefix } => {
+                    format!("'{text}'{}", if *prefix { ":*" } else { "" })
+                }
+                Term::Phrase(words) => format!(
+                    "({})",
+                    words
+                        .iter()
+                        .map(|w| format!("'{w}'"))
+                        .collect::<Vec<_>>()
+                        .join(" <-> ")
+                ),
+            })
+            .collect::<Vec<_>>()
+            .join(" & ")
+    }
+}
+
+/// Runs of letters and digits, lower-cased.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().take(64).collect::<String>().to_lowercase())
+}
+
+/// A condition on `articles` rows: they match `query`.
+pub fn matches(backend: DatabaseBackend, query: &SearchQuery) -> Expr {
+    match backend {
+        DatabaseBackend::Postgres => Expr::cust_with_values(
+            "\"articles\".\"search_vector\" @@ to_tsquery('broadsheet_search', $1)",
+            [query.tsquery()],
+        ),
+        _ => Expr::cust_with_values(
+            "\"articles\".rowid IN (SELECT rowid FROM article_fts WHERE article_fts MATCH ?)",
+            [query.fts5()],
+        ),
+    }
+}
+
+/// One search result.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub article: ArticleView,
+    /// Plain text around the matches, HTML-escaped, matches in `<mark>`.
+    pub snippet: String,
+    /// Relevance, higher is better (comparable within one result list only).
+    pub rank: f64,
+}
+
+/// Visible articles matching `input`, most relevant first, with snippets;
+/// and how many match in all.
+pub async fn search(
+    state: &AppState,
+    input: &str,
+    field: &str,
+    slice: Slice,
+) -> Result<(Vec<Hit>, u64), AppError> {
+    let Some(query) = SearchQuery::parse(input, field)? else {
+        return Ok((Vec::new(), 0));
+    };
+    let db = &state.db;
+    let backend = db.get_database_backend();
+    let at = now();
+    let total = article::Entity::find()
+        .filter(visible_to_public(at))
+        .filter(matches(backend, &query))
+        .count(db)
+        .await?;
+    if slice.offset >= total || slice.limit == 0 {
+        return Ok((Vec::new(), total));
+    }
+    let mut select = Query::select();
+    select
+        .expr_as(
+            Expr::col((article::Entity, article::Column::Id)),
+            Alias::new("id"),
+        )
+        .from(article::Entity)
+        .cond_where(visible_to_public(at))
+        .limit(slice.limit)
+        .offset(slice.offset);
+    let marks = format!("StartSel={HIT_START}, StopSel={HIT_END}");
+    let statement = match backend {
+        DatabaseBackend::Postgres => {
+            let tsq = query.tsquery();
+            select
+                .expr_as(
+                    Expr::cust_with_values(
+                        format!(
+                            "ts_headline('broadsheet_search', \"articles\".\"title\" || ' — ' || \
+                             coalesce(\"articles\".\"standfirst\" || ' — ', '') || \"articles\".\"body_text\", \
+                             to_tsquery('broadsheet_search', $1), \
+                             '{marks}, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \"')"
+                        ),
+                        [tsq.clone()],
+                    ),
+                    Alias::new("snippet"),
+                )
+                .expr_as(
+                    Expr::cust_with_values(
+                        "ts_rank_cd(\"articles\".\"search_vector\", to_tsquery('broadsheet_search', $1))::float8",
+                        [tsq],
+                    ),
+                    Alias::new("rank"),
+                )
+                .and_where(matches(backend, &query))
+                .order_by_expr(Expr::cust("\"rank\""), Order::Desc)
+                .order_by((article::Entity, article::Column::PublishedAt), Order::Desc);
+            let (sql, values) = select.build(PostgresQueryBuilder);
+            Statement::from_sql_and_values(backend, sql, values)
+        }
+        _ => {
+            select
+                .join(
+                    JoinType::InnerJoin,
+                    Alias::new("article_fts"),
+                    Expr::cust("article_fts.rowid = \"articles\".rowid"),
+                )
+                .expr_as(
+                    Expr::cust(format!(
+                        "snippet(article_fts, -1, '{HIT_START}', '{HIT_END}', ' … ', 24)"
+                    )),
+                    Alias::new("snippet"),
+                )
+                // bm25 is lower-is-better; negated so that higher is better everywhere.
+                .expr_as(
+                    Expr::cust("-bm25(article_fts, 10.0, 4.0, 4.0, 1.0)"),
+                    Alias::new("rank"),
+                )
+                .and_where(Expr::cust_with_values(
+                    "article_fts MATCH ?",
+                    [query.fts5()],
+                ))
+                .order_by_expr(Expr::cust("\"rank\""), Order::Desc)
+                .order_by((article::Entity, article::Column::PublishedAt), Order::Desc);
+            let (sql, values) = select.build(SqliteQueryBuilder);
+            Statement::from_sql_and_values(backend, sql, values)
+        }
+    };
+    let rows = db.query_all_raw(statement).await?;
+    let mut found: Vec<(String, String, f64)> = Vec::with_capacity(rows.len());
+    for row in rows {
+        found.push((
+            row.try_get::<String>("", "id")?,
+            row.try_get::<String>("", "snippet")?,
+            row.try_get::<f64>("", "rank")?,
+        ));
+    }
+    let ids: Vec<String> = found.iter().map(|(id, _, _)| id.clone()).collect();
+    let models = article::Entity::find()
+        .filter(article::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    let mut views: std::collections::HashMap<String, ArticleView> = hydrate(state, models)
+        .await?
+        .into_iter()
+        .map(|v| (v.article.id.clone(), v))
+        .collect();
+    let hits = found
+        .into_iter()
+        .filter_map(|(id, snippet, rank)| {
+            views.remove(&id).map(|article| Hit {
+                article,
+                snippet: highlight(&snippet),
+                rank,
+            })
+        })
+        .collect();
+    Ok((hits, total))
+}
+
+/// Rebuild SQLite's FTS index in one transaction; the number of articles
+/// indexed, or `None` on PostgreSQL (a generated column needs no rebuild).
+pub async fn reindex(db: &sea_orm::DatabaseConnection) -> Result<Option<u64>, AppError> {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return Ok(None);
+    }
+    let txn = super::write_txn(db).await?;
+    for sql in migrations::SQLITE_REINDEX {
+        txn.execute_unprepared(sql).await?;
+    }
+    let n = article::Entity::find().count(&txn).await?;
+    txn.commit().await?;
+    Ok(Some(n))
+}
+
+/// HTML-escape a snippet, then turn the engine's hit marks into `<mark>`.
+fn highlight(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 32);
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            HIT_START => out.push_str("<mark>"),
+            HIT_END => out.push_str("</mark>"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(q: &str) -> Option<SearchQuery> {
+        SearchQuery::parse(q, "q").unwrap()
+    }
+
+    #[test]
+    fn words_prefixes_and_phrases() {
+        let q = parse("Heihe \"cable car\" multipol*").unwrap();
+        assert_eq!(q.fts5(), "\"heihe\" \"cable car\" \"multipol\"*");
+        assert_eq!(q.tsquery(), "'heihe' & ('cable' <-> 'car') & 'multipol':*");
+    }
+
+    #[test]
+    fn hostile_syntax_is_only_text() {
+        // FTS5 and tsquery operators, quotes, parentheses, NEAR, column filters.
+        let q = parse("title:x OR (a AND NOT b) NEAR(c d) ^e \"unbalanced 'quote").unwrap();
+        let fts = q.fts5();
+        assert!(
+            !fts.contains(':') && !fts.contains('(') && !fts.contains('^'),
+            "{fts}"
+        );
+        let ts = q.tsquery();
+        assert!(!ts.contains('!') && !ts.contains('|'), "{ts}");
+        assert_eq!(ts.matches('\'').count() % 2, 0, "{ts}");
+        assert!(parse("\"\" *** ( ) ' ; --").is_none());
+        assert!(parse("").is_none());
+    }
+
+    #[test]
+    fn limits() {
+        let many = "w ".repeat(100);
+        assert_eq!(parse(&many).unwrap().terms.len(), MAX_TERMS);
+        assert!(SearchQuery::parse(&"a".repeat(MAX_QUERY_CHARS + 1), "q").is_err());
+    }
+
+    #[test]
+    fn snippets_are_escaped_before_marking() {
+        let raw = format!("a <b> & {HIT_START}hit{HIT_END} \"q\"");
+        assert_eq!(
+            highlight(&raw),
+            "a &lt;b&gt; &amp; <mark>hit</mark> &quot;q&quot;"
+        );
+    }
+}

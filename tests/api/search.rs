@@ -1,0 +1,167 @@
+//! Full-text search (issue 9): FTS5 on SQLite, tsvector on PostgreSQL, both
+//! reached through REST and GraphQL.
+
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{TestApp, assert_problem};
+
+async fn create(app: &TestApp, token: &str, body: Value) -> String {
+    let resp = app
+        .send("POST", "/api/v1/articles", Some(token), Some(body))
+        .await;
+    assert_eq!(resp.status(), 201);
+    resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The reference piece, a draft and a scheduled one using the same words,
+/// and an unrelated piece.
+async fn arrange(app: &TestApp) -> (String, String) {
+    let admin = app.admin_token().await;
+    let reference = create(app, &admin, json!({
+        "title": "China and Russia’s “no limits” partnership shapes a multipolar world",
+        "standfirst": "An opinion piece first published by CGTN.",
+        "body": "Trade across the Amur now runs from Blagoveshchensk to Heihe, where the Heihe cable car will soon cross the river.\n\nAt the Café Zürich, traders talk about sanctions.",
+        "status": "published",
+    })).await;
+    create(app, &admin, json!({"title": "Draft on the multipolar order", "body": "Blagoveshchensk draft.", "status": "draft"})).await;
+    create(
+        app,
+        &admin,
+        json!({"title": "Scheduled multipolar piece", "body": "Blagoveshchensk later.",
+        "status": "published", "published_at": "2099-01-01T00:00:00Z"}),
+    )
+    .await;
+    let other = create(app, &admin, json!({"title": "Cable cars of the Alps", "body": "A body that mentions a multipolar aside once.", "status": "published"})).await;
+    (reference, other)
+}
+
+async fn search(app: &TestApp, q: &str) -> Value {
+    app.get_json(&format!("/api/v1/search?q={}", urlencode(q)), 200)
+        .await
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn ids(results: &Value) -> Vec<String> {
+    results["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["article"]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+both_backends! {
+    async fn the_reference_words_find_the_reference_article(app) {
+        let (reference, other) = arrange(&app).await;
+        for q in ["Blagoveshchensk", "\"Heihe cable car\"", "blagovesh*", "BLAGOVESHCHENSK", "zurich", "Zürich", "cafe", "limits partnership"] {
+            let found = search(&app, q).await;
+            assert_eq!(ids(&found), vec![reference.clone()], "{q}: {found}");
+        }
+        // Ranked: a title match outranks a passing mention in the body.
+        let found = search(&app, "multipolar").await;
+        assert_eq!(ids(&found), vec![reference.clone(), other.clone()], "{found}");
+        assert_eq!(found["meta"]["total"], 2);
+        assert!(found["data"][0]["rank"].as_f64().unwrap() > found["data"][1]["rank"].as_f64().unwrap());
+        // Snippets are escaped text with the hits marked.
+        let found = search(&app, "Heihe").await;
+        let snippet = found["data"][0]["snippet"].as_str().unwrap();
+        assert!(snippet.contains("<mark>Heihe</mark>"), "{snippet}");
+        assert!(!snippet.contains("<p>"), "{snippet}");
+        // A phrase is an exact sequence; all words must match.
+        assert_eq!(ids(&search(&app, "\"car cable Heihe\"").await), Vec::<String>::new());
+        assert_eq!(ids(&search(&app, "Blagoveshchensk Alps").await), Vec::<String>::new());
+        // The list endpoint filters with the same engine.
+        let listed = app.get_json("/api/v1/articles?q=Blagoveshchensk", 200).await;
+        assert_eq!(listed["meta"]["total"], 1);
+        assert_eq!(listed["data"][0]["id"], reference.as_str());
+        // `search reindex` rebuilds SQLite's index (a no-op on PostgreSQL) and changes no result.
+        let out = app.cli(&["search", "reindex"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains("rebuilt: 4 articles") || said.contains("nothing to do"), "{said}");
+        assert_eq!(ids(&search(&app, "Blagoveshchensk").await), vec![reference.clone()]);
+    }
+
+    async fn drafts_and_scheduled_articles_are_never_found(app) {
+        arrange(&app).await;
+        for q in ["draft", "scheduled", "later"] {
+            assert_eq!(search(&app, q).await["meta"]["total"], 0, "{q}");
+            assert_eq!(app.get_json(&format!("/api/v1/articles?q={q}"), 200).await["meta"]["total"], 0);
+        }
+        let admin = app.admin_token().await;
+        let staff = app.send("GET", "/api/v1/search?q=Blagoveshchensk", Some(&admin), None).await;
+        let staff: Value = staff.json().await.unwrap();
+        assert_eq!(staff["meta"]["total"], 1, "search shows what readers can see, to everyone");
+        let gql = app.gql("{ search(query: \"Blagoveshchensk\") { totalCount } }", Value::Null).await;
+        assert_eq!(gql["data"]["search"]["totalCount"], 1, "{gql}");
+    }
+
+    async fn graphql_search_is_ranked_paginated_and_highlighted(app) {
+        let (reference, other) = arrange(&app).await;
+        let q = "query($q: String!, $after: String) { search(query: $q, first: 1, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { snippet rank article { id slug title authors { name } } } } } }";
+        let first = app.gql(q, json!({"q": "multipolar"})).await;
+        assert!(first["errors"].is_null(), "{first}");
+        let s = &first["data"]["search"];
+        assert_eq!(s["totalCount"], 2);
+        assert_eq!(s["edges"][0]["node"]["article"]["id"], reference.as_str());
+        assert!(s["edges"][0]["node"]["snippet"].as_str().unwrap().contains("<mark>"));
+        assert_eq!(s["pageInfo"]["hasNextPage"], true);
+        let second = app.gql(q, json!({"q": "multipolar", "after": s["pageInfo"]["endCursor"]})).await;
+        let s2 = &second["data"]["search"];
+        assert_eq!(s2["edges"][0]["node"]["article"]["id"], other.as_str(), "{second}");
+        assert_eq!(s2["pageInfo"]["hasNextPage"], false);
+    }
+
+    async fn the_index_follows_every_write_through_either_api(app) {
+        let admin = app.admin_token().await;
+        let created = app.gql_as(Some(&admin), "mutation { createArticle(input: {title: \"Zeppelin harbour notes\", body: \"Nothing else.\", status: PUBLISHED}) { id } }", Value::Null).await;
+        let id = created["data"]["createArticle"]["id"].as_str().unwrap_or_else(|| panic!("{created}")).to_string();
+        assert_eq!(ids(&search(&app, "zeppelin").await), vec![id.clone()]);
+        let resp = app.send("PATCH", &format!("/api/v1/articles/{id}"), Some(&admin), Some(json!({"title": "Airship harbour notes"}))).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(search(&app, "zeppelin").await["meta"]["total"], 0);
+        assert_eq!(ids(&search(&app, "airship").await), vec![id.clone()]);
+        let gql = app.gql("{ search(query: \"airship\") { edges { node { article { id } } } } }", Value::Null).await;
+        assert_eq!(gql["data"]["search"]["edges"][0]["node"]["article"]["id"], id.as_str());
+        // Unpublishing and deleting take it out.
+        let resp = app.send("PATCH", &format!("/api/v1/articles/{id}"), Some(&admin), Some(json!({"status": "draft"}))).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(search(&app, "airship").await["meta"]["total"], 0);
+        let resp = app.send("DELETE", &format!("/api/v1/articles/{id}"), Some(&admin), None).await;
+        assert_eq!(resp.status(), 204);
+        assert_eq!(search(&app, "airship").await["meta"]["total"], 0);
+    }
+
+    async fn hostile_query_syntax_is_plain_text(app) {
+        arrange(&app).await;
+        for q in ["\"unbalanced", "Heihe\"", "NEAR(Heihe cable)", "title:Heihe", "Heihe OR 1=1", "Heihe AND NOT x", "^Heihe", "Heihe:*", "!Heihe | x", "'Heihe'", "(", ")", "*", "\"\"", "-Heihe", "Heihe\\", "a&b", "‘Heihe’ “cable”", "😀 Heihe"] {
+            let resp = app.get(&format!("/api/v1/search?q={}", urlencode(q))).await;
+            assert_eq!(resp.status(), 200, "{q}");
+            let resp = app.get(&format!("/api/v1/articles?q={}", urlencode(q))).await;
+            assert_eq!(resp.status(), 200, "{q}");
+            let gql = app.gql("query($q: String!) { search(query: $q) { totalCount } }", json!({"q": q})).await;
+            assert!(gql["errors"].is_null(), "{q}: {gql}");
+        }
+        // Operators are words like any other: NEAR is looked for, and is absent.
+        assert_eq!(search(&app, "NEAR(Heihe cable)").await["meta"]["total"], 0);
+        assert_eq!(search(&app, "Heihe)(cable:*").await["meta"]["total"], 1);
+        assert_problem(app.get(&format!("/api/v1/search?q={}", "x".repeat(10 * 1024))).await, 422, "validation_failed").await;
+        assert_problem(app.get("/api/v1/search").await, 422, "validation_failed").await;
+        let gql = app.gql("query($q: String!) { search(query: $q) { totalCount } }", json!({"q": "x".repeat(10 * 1024)})).await;
+        assert_eq!(gql["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    }
+}
