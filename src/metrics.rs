@@ -141,8 +141,7 @@ impl Metrics {
     /// Count one GraphQL operation under its (client-chosen) name.
     pub fn graphql_operation(&self, name: Option<&str>) {
         let name = match name {
-            None => "anonymous".to_string(),
-            Some(n) if n.is_empty() => "anonymous".to_string(),
+            None | Some("") => "anonymous".to_string(),
             Some(n) => {
                 let valid =
                     n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
