@@ -113,6 +113,8 @@ pub struct Config {
     pub db_acquire_timeout_secs: u32,
     /// `BROADSHEET_METRICS_TOKEN`: when set, `/metrics` requires it as a bearer token.
     pub metrics_token: Option<Secret>,
+    /// `BROADSHEET_RESPONSE_CACHE_MB`: memory for cached anonymous responses (default 64, 0 = off).
+    pub response_cache_mb: u32,
 }
 
 /// Comment moderation policy (API.md `COMMENT_MODERATION`).
@@ -178,6 +180,7 @@ struct RawConfig {
     shutdown_timeout: Option<toml::Value>,
     db_acquire_timeout: Option<toml::Value>,
     metrics_token: Option<String>,
+    response_cache_mb: Option<toml::Value>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://broadsheet.db?mode=rwc";
@@ -222,6 +225,7 @@ impl Config {
             shutdown_timeout_secs: 30,
             db_acquire_timeout_secs: 3,
             metrics_token: None,
+            response_cache_mb: 64,
         }
     }
 
@@ -474,7 +478,7 @@ impl Config {
                 }
             };
         }
-        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 8] = [
+        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 9] = [
             (
                 "BROADSHEET_COMMENT_RATE_PER_MINUTE",
                 raw.comment_rate_per_minute,
@@ -523,6 +527,13 @@ impl Config {
                 &mut cfg.shutdown_timeout_secs,
                 0,
                 3_600,
+            ),
+            (
+                "BROADSHEET_RESPONSE_CACHE_MB",
+                raw.response_cache_mb,
+                &mut cfg.response_cache_mb,
+                0,
+                65_536,
             ),
             (
                 "BROADSHEET_DB_ACQUIRE_TIMEOUT",

@@ -12,6 +12,7 @@ pub mod error;
 pub mod graphql;
 pub mod metrics;
 pub mod ratelimit;
+pub mod response_cache;
 pub mod rest;
 pub mod services;
 pub mod state;
@@ -106,6 +107,7 @@ impl Application {
             );
         }
         let state = AppState::new(db, config, keys);
+        response_cache::watch_other_writers(&state);
         let router = router(state.clone());
         Ok(Application {
             listener,
@@ -262,6 +264,10 @@ pub fn router(state: AppState) -> Router {
         .merge(rest::ops_router())
         .fallback(rest::problem::not_found)
         .method_not_allowed_fallback(rest::problem::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            response_cache::layer,
+        ))
         // Per route, so it sees the route template (`MatchedPath`).
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

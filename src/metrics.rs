@@ -60,6 +60,9 @@ pub struct Metrics {
     pool_max: Gauge,
     comments_pending: Gauge,
     shed: Counter,
+    /// Response cache hits and misses (`response_cache`).
+    pub cache_hits: Counter,
+    pub cache_misses: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -123,7 +126,21 @@ impl Metrics {
             "Requests refused with 503 because BROADSHEET_MAX_CONCURRENT_REQUESTS were in flight",
             shed.clone(),
         );
+        let cache_hits = Counter::default();
+        registry.register(
+            "response_cache_hits",
+            "Anonymous reads answered from the response cache",
+            cache_hits.clone(),
+        );
+        let cache_misses = Counter::default();
+        registry.register(
+            "response_cache_misses",
+            "Cacheable anonymous reads that had to be computed",
+            cache_misses.clone(),
+        );
         Metrics {
+            cache_hits,
+            cache_misses,
             registry,
             requests,
             latency,

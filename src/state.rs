@@ -14,6 +14,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// This instance's Prometheus metrics (`/metrics`).
     pub metrics: Arc<Metrics>,
+    /// Anonymous read responses (`response_cache`).
+    pub response_cache: Arc<crate::response_cache::ResponseCache>,
 }
 
 impl AppState {
@@ -22,7 +24,12 @@ impl AppState {
     pub fn new(mut db: DatabaseConnection, config: Config, keys: JwtKeys) -> Self {
         let metrics = Arc::new(Metrics::new(config.db_max_connections));
         crate::db::count_statements(&mut db, metrics.db_statements.clone());
+        let response_cache = Arc::new(crate::response_cache::ResponseCache::new(
+            u64::from(config.response_cache_mb) * 1024 * 1024,
+            db.get_database_backend(),
+        ));
         AppState {
+            response_cache,
             db,
             limits: Arc::new(Limits::from_config(&config)),
             keys: Arc::new(keys),

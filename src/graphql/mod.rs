@@ -98,9 +98,28 @@ async fn graphql_get(
             .into_response();
     }
     match async_graphql::http::parse_query_string(&raw) {
+        Ok(request) if is_mutation(&request.query) => crate::rest::problem::Problem {
+            kind: "about:blank",
+            title: "Method Not Allowed",
+            status: 405,
+            detail: "mutations must be sent with POST".into(),
+            code: "method_not_allowed",
+            errors: None,
+        }
+        .into_response_with_status(),
         Ok(request) => execute(&gql, &headers, peer, request.into()).await,
         Err(e) => AppError::BadRequest(format!("invalid GraphQL GET request: {e}")).into_response(),
     }
+}
+
+/// Whether a GraphQL document holds a mutation (GET must stay safe, and GET
+/// answers may be cached).
+fn is_mutation(query: &str) -> bool {
+    async_graphql::parser::parse_query(query).is_ok_and(|doc| {
+        doc.operations
+            .iter()
+            .any(|(_, op)| op.node.ty != async_graphql::parser::types::OperationType::Query)
+    })
 }
 
 /// A whole-request failure as a GraphQL response (200 with `errors`).

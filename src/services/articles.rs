@@ -80,6 +80,22 @@ pub fn visible_to_public(at: DateTime<Utc>) -> Condition {
         .add(article::Column::PublishedAt.lte(at))
 }
 
+/// When the next scheduled article comes due (public lists change then).
+pub async fn next_scheduled(
+    db: &impl ConnectionTrait,
+) -> Result<Option<DateTime<Utc>>, sea_orm::DbErr> {
+    let next: Option<Option<DateTime<Utc>>> = article::Entity::find()
+        .select_only()
+        .column(article::Column::PublishedAt)
+        .filter(article::Column::Status.eq(PUBLISHED))
+        .filter(article::Column::PublishedAt.gt(now()))
+        .order_by_asc(article::Column::PublishedAt)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(next.flatten())
+}
+
 /// The ids of articles credited to `author_id` (a subquery).
 fn bylined_by(author_id: &str) -> Condition {
     Condition::all().add(

@@ -1,0 +1,422 @@
+//! A response cache for anonymous reads that is never stale.
+//!
+//! What is cached: `200` answers to `GET`/`HEAD` requests without an
+//! `Authorization` header, and to GraphQL queries posted without one
+//! (mutations never), keyed by method, URI and, for GraphQL, a hash of the
+//! body. A hit answers `304` itself when `If-None-Match` matches, without
+//! touching the database.
+//!
+//! Why it is never stale:
+//! - every entry carries the *generation* it was computed in, and any write
+//!   bumps the generation before its answer leaves the server, so no entry
+//!   computed before an acknowledged write is served after it (a read racing
+//!   the write stores its result under the old generation, and is ignored);
+//! - time alone changes what readers see only when a scheduled article comes
+//!   due: the cache knows the next such moment and starts over at it;
+//! - other writers: on PostgreSQL every instance `NOTIFY`s the others after
+//!   a write and `LISTEN`s for theirs (while the listener is down, the cache
+//!   is bypassed); on SQLite a watcher polls `PRAGMA data_version`, which
+//!   moves when any other connection or process commits.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
+use sha2::{Digest, Sha256};
+
+use crate::{error::AppError, state::AppState};
+
+/// The PostgreSQL channel invalidations travel on.
+pub const CHANNEL: &str = "broadsheet_cache";
+/// Largest response body kept.
+const MAX_ENTRY_BYTES: usize = 2 * 1024 * 1024;
+/// How often SQLite's `data_version` is polled.
+const SQLITE_POLL: Duration = Duration::from_millis(200);
+/// Headers of the origin response kept with the entry.
+const KEPT_HEADERS: [header::HeaderName; 7] = [
+    header::CONTENT_TYPE,
+    header::ETAG,
+    header::LAST_MODIFIED,
+    header::CACHE_CONTROL,
+    header::VARY,
+    header::LINK,
+    header::LOCATION,
+];
+
+#[derive(Debug)]
+struct Entry {
+    generation: u64,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// One instance's cache and the state that keeps it honest.
+pub struct ResponseCache {
+    entries: Option<moka::sync::Cache<String, Arc<Entry>>>,
+    generation: AtomicU64,
+    /// False while invalidations from other instances could be missed.
+    live: AtomicBool,
+    /// Unix ms of the next scheduled publication (`i64::MAX`: none known).
+    next_change_ms: AtomicI64,
+    /// Sent with our notifications so we skip our own.
+    instance: String,
+}
+
+impl ResponseCache {
+    /// `max_bytes` 0 turns caching off.
+    pub fn new(max_bytes: u64, backend: DatabaseBackend) -> Self {
+        let entries = (max_bytes > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|k: &String, e: &Arc<Entry>| {
+                    u32::try_from(k.len() + e.body.len() + 256).unwrap_or(u32::MAX)
+                })
+                .time_to_live(Duration::from_secs(300))
+                .build()
+        });
+        ResponseCache {
+            entries,
+            generation: AtomicU64::new(0),
+            // PostgreSQL: not until the listener is up.
+            live: AtomicBool::new(backend != DatabaseBackend::Postgres),
+            next_change_ms: AtomicI64::new(i64::MIN),
+            instance: crate::services::new_id(),
+        }
+    }
+
+    /// Forget everything cached so far.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(entries) = &self.entries {
+            entries.invalidate_all();
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<Arc<Entry>> {
+        let entries = self.entries.as_ref()?;
+        if !self.live.load(Ordering::SeqCst) {
+            return None;
+        }
+        let entry = entries.get(key)?;
+        (entry.generation == self.generation.load(Ordering::SeqCst)).then_some(entry)
+    }
+
+    /// Our write is committed: invalidate here, then tell the other instances.
+    async fn changed(&self, state: &AppState) {
+        self.invalidate();
+        if state.db.get_database_backend() == DatabaseBackend::Postgres {
+            let sql = format!("SELECT pg_notify('{CHANNEL}', '{}')", self.instance);
+            if let Err(e) = state.db.execute_unprepared(&sql).await {
+                tracing::warn!(error = %e, "could not notify other instances of a change");
+            }
+        }
+        self.refresh_next_change(&state.db).await;
+    }
+
+    /// Look up when the next scheduled article comes due.
+    async fn refresh_next_change(&self, db: &DatabaseConnection) {
+        let next = match crate::services::articles::next_scheduled(db).await {
+            Ok(Some(at)) => at.timestamp_millis(),
+            Ok(None) => i64::MAX,
+            // Unknown: look again in a second.
+            Err(_) => crate::services::now().timestamp_millis() + 1_000,
+        };
+        self.next_change_ms.fetch_min(next, Ordering::SeqCst);
+    }
+
+    /// When a scheduled article has come due, start over.
+    async fn follow_the_clock(&self, db: &DatabaseConnection) {
+        let next = self.next_change_ms.load(Ordering::SeqCst);
+        if crate::services::now().timestamp_millis() < next {
+            return;
+        }
+        if self
+            .next_change_ms
+            .compare_exchange(next, i64::MAX, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            self.invalidate();
+            self.refresh_next_change(db).await;
+        }
+    }
+}
+
+/// Start the task that hears about other writers (see the module docs).
+pub fn watch_other_writers(state: &AppState) {
+    if state.response_cache.entries.is_none() {
+        return;
+    }
+    match state.db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let pool = state.db.get_postgres_connection_pool().clone();
+            let state = state.clone();
+            tokio::spawn(async move { listen_postgres(pool, state).await });
+        }
+        DatabaseBackend::Sqlite => {
+            let url = state.config.database_url.clone();
+            let state = state.clone();
+            tokio::spawn(async move { poll_sqlite(url, state).await });
+        }
+        _ => {}
+    }
+}
+
+async fn listen_postgres(pool: sea_orm::sqlx::PgPool, state: AppState) {
+    use sea_orm::sqlx::postgres::PgListener;
+    let cache = &state.response_cache;
+    loop {
+        cache.live.store(false, Ordering::SeqCst);
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if listener.listen(CHANNEL).await.is_err() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        // Whatever happened while we were deaf is forgotten.
+        cache.invalidate();
+        cache.live.store(true, Ordering::SeqCst);
+        // Until the connection drops (then reconnect from scratch).
+        while let Ok(Some(n)) = listener.try_recv().await {
+            if n.payload() != cache.instance {
+                cache.invalidate();
+                cache.refresh_next_change(&state.db).await;
+            }
+        }
+        cache.live.store(false, Ordering::SeqCst);
+        cache.invalidate();
+    }
+}
+
+async fn poll_sqlite(url: String, state: AppState) {
+    use sea_orm::sqlx::{Connection, Row, SqliteConnection};
+    let cache = &state.response_cache;
+    let mut last: Option<i64> = None;
+    let mut conn: Option<SqliteConnection> = None;
+    loop {
+        tokio::time::sleep(SQLITE_POLL).await;
+        if conn.is_none() {
+            conn = SqliteConnection::connect(&url).await.ok();
+        }
+        let Some(c) = conn.as_mut() else { continue };
+        match sea_orm::sqlx::query("PRAGMA data_version")
+            .fetch_one(&mut *c)
+            .await
+            .and_then(|row| row.try_get::<i64, _>(0))
+        {
+            Ok(version) => {
+                if last.is_some_and(|l| l != version) {
+                    cache.invalidate();
+                    cache.refresh_next_change(&state.db).await;
+                }
+                last = Some(version);
+            }
+            Err(_) => {
+                conn = None;
+                last = None;
+                cache.invalidate();
+            }
+        }
+    }
+}
+
+/// What a request is, for the cache.
+enum Kind {
+    /// A read that may be served from and stored in the cache, under this key.
+    Cacheable(String),
+    /// A read that must not be cached (private, preview...).
+    Bypass,
+    /// Anything that may write: invalidate once it has succeeded.
+    Write,
+}
+
+fn graphql_has_mutation(body: &[u8]) -> Option<bool> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let ops: Vec<&serde_json::Value> = match &value {
+        serde_json::Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut mutation = false;
+    for op in ops {
+        let query = op.get("query")?.as_str()?;
+        let doc = async_graphql::parser::parse_query(query).ok()?;
+        mutation |= doc
+            .operations
+            .iter()
+            .any(|(_, op)| op.node.ty != async_graphql::parser::types::OperationType::Query);
+    }
+    Some(mutation)
+}
+
+/// Middleware: serve and fill the cache; invalidate after writes.
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let cache = &state.response_cache;
+    if cache.entries.is_none() {
+        return next.run(request).await;
+    }
+    let method = request.method().clone();
+    let authorized = request.headers().contains_key(header::AUTHORIZATION);
+    let path = request.uri().path();
+    let preview = request
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("preview=")));
+    let uri = request.uri().to_string();
+    let graphql_post = method == Method::POST && path == "/graphql";
+
+    let (request, kind) = if path.starts_with("/api/v1/auth/") || path.starts_with("/api/v1/users")
+    {
+        // Sessions and accounts: nothing readers see changes.
+        (request, Kind::Bypass)
+    } else if method == Method::GET || method == Method::HEAD {
+        // (GraphQL over GET is queries only: the handler refuses mutations.)
+        let kind = if authorized || preview || path == "/metrics" || path.ends_with("z") {
+            Kind::Bypass
+        } else {
+            Kind::Cacheable(format!("{method} {uri}"))
+        };
+        (request, kind)
+    } else if graphql_post {
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, crate::MAX_BODY_BYTES).await else {
+            return AppError::PayloadTooLarge.into_response();
+        };
+        let kind = match graphql_has_mutation(&bytes) {
+            Some(false) if !authorized => {
+                Kind::Cacheable(format!("POST {uri} {}", hex(&Sha256::digest(&bytes)[..16])))
+            }
+            Some(false) => Kind::Bypass,
+            // Mutations, and bodies we cannot read (the handler will say why).
+            Some(true) => Kind::Write,
+            None => Kind::Bypass,
+        };
+        (Request::from_parts(parts, Body::from(bytes)), kind)
+    } else if method == Method::OPTIONS {
+        (request, Kind::Bypass)
+    } else {
+        (request, Kind::Write)
+    };
+
+    match kind {
+        Kind::Bypass => next.run(request).await,
+        Kind::Write => {
+            let response = next.run(request).await;
+            if response.status().is_success() || graphql_post {
+                cache.changed(&state).await;
+            }
+            response
+        }
+        Kind::Cacheable(key) => {
+            cache.follow_the_clock(&state.db).await;
+            if let Some(entry) = cache.get(&key) {
+                state.metrics.cache_hits.inc();
+                return answer(&entry, request.headers(), method == Method::HEAD);
+            }
+            state.metrics.cache_misses.inc();
+            let generation = cache.generation.load(Ordering::SeqCst);
+            let live = cache.live.load(Ordering::SeqCst);
+            let response = next.run(request).await;
+            if response.status() != StatusCode::OK || !live || method == Method::HEAD {
+                return response;
+            }
+            let (parts, body) = response.into_parts();
+            let bytes = match axum::body::to_bytes(body, MAX_ENTRY_BYTES).await {
+                Ok(b) => b,
+                Err(e) => return AppError::internal(anyhow::anyhow!("{e}")).into_response(),
+            };
+            let mut headers = HeaderMap::new();
+            for name in KEPT_HEADERS {
+                for v in parts.headers.get_all(&name) {
+                    headers.append(name.clone(), v.clone());
+                }
+            }
+            // Responses meant for one client only are never shared.
+            let private = headers
+                .get(header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("no-store") || v.contains("private"));
+            if !private && let Some(entries) = &cache.entries {
+                entries.insert(
+                    key,
+                    Arc::new(Entry {
+                        generation,
+                        status: parts.status,
+                        headers,
+                        body: bytes.clone(),
+                    }),
+                );
+            }
+            Response::from_parts(parts, Body::from(bytes))
+        }
+    }
+}
+
+/// A response from an entry: 304 when the client's copy is current.
+fn answer(entry: &Entry, request: &HeaderMap, head: bool) -> Response {
+    let not_modified = entry
+        .headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|etag| crate::rest::cache::none_match(request, etag));
+    let mut response = if not_modified || head {
+        Response::new(Body::empty())
+    } else {
+        Response::new(Body::from(entry.body.clone()))
+    };
+    *response.status_mut() = if not_modified {
+        StatusCode::NOT_MODIFIED
+    } else {
+        entry.status
+    };
+    let headers = response.headers_mut();
+    for (name, value) in &entry.headers {
+        if not_modified && name == header::CONTENT_TYPE {
+            continue;
+        }
+        headers.append(name, value.clone());
+    }
+    if !not_modified && head {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(entry.body.len()));
+    }
+    response
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graphql_operations_are_told_apart() {
+        let q = br#"{"query": "query Front { articles { totalCount } }"}"#;
+        assert_eq!(graphql_has_mutation(q), Some(false));
+        let m = br#"{"query": "mutation { submitComment(input: {}) { status } }"}"#;
+        assert_eq!(graphql_has_mutation(m), Some(true));
+        let batch = br#"[{"query": "{ articles { totalCount } }"}, {"query": "mutation M { deleteTag(id: \"x\") }"}]"#;
+        assert_eq!(graphql_has_mutation(batch), Some(true));
+        let mixed = br#"{"query": "query A { articles { totalCount } } mutation B { deleteTag(id: \"x\") }", "operationName": "A"}"#;
+        assert_eq!(graphql_has_mutation(mixed), Some(true));
+        assert_eq!(graphql_has_mutation(b"{\"query\": \"{\"}"), None);
+        assert_eq!(graphql_has_mutation(b"not json"), None);
+    }
+}

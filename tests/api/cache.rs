@@ -1,0 +1,194 @@
+//! The response cache (issue 8): anonymous reads are served from memory, and
+//! never stale — on one instance, across instances on one PostgreSQL, and
+//! when a scheduled article comes due.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{Backend, FreshDb, Server, TestApp, test_config};
+
+async fn published(app: &TestApp, token: &str, title: &str) -> (String, String) {
+    let resp = app
+        .send(
+            "POST",
+            "/api/v1/articles",
+            Some(token),
+            Some(json!({"title": title, "status": "published"})),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let a: Value = resp.json().await.unwrap();
+    (
+        a["id"].as_str().unwrap().into(),
+        a["slug"].as_str().unwrap().into(),
+    )
+}
+
+/// SQL statements run while `f` runs.
+async fn statements<F: std::future::Future<Output = T>, T>(app: &TestApp, f: F) -> (u64, T) {
+    let before = app.state.metrics.db_statements.get();
+    let out = f.await;
+    (app.state.metrics.db_statements.get() - before, out)
+}
+
+const FRONT: &str = "query Front { articles(first: 10) { edges { node { title commentCount authors { name } } } } }";
+
+async fn front(app: &TestApp) -> Value {
+    app.gql(FRONT, Value::Null).await
+}
+
+both_backends! {
+    async fn repeated_reads_are_served_without_the_database(app) {
+        let admin = app.admin_token().await;
+        let (_, slug) = published(&app, &admin, "Cached piece").await;
+        let path = format!("/api/v1/articles/{slug}");
+        let first = app.get(&path).await;
+        let etag = first.headers()["etag"].clone();
+        let body = first.text().await.unwrap();
+        let (n, second) = statements(&app, app.get(&path)).await;
+        assert_eq!(n, 0, "a hit runs no SQL");
+        assert_eq!(second.headers()["etag"], etag);
+        assert_eq!(second.headers()["cache-control"], "public, max-age=30");
+        assert_eq!(second.text().await.unwrap(), body);
+        let (n, not_modified) = statements(&app, app.client.get(app.url(&path)).header("if-none-match", etag.clone()).send()).await;
+        let not_modified = not_modified.unwrap();
+        assert_eq!(not_modified.status(), 304);
+        assert_eq!(not_modified.headers()["etag"], etag);
+        assert_eq!(n, 0, "a 304 from the cache runs no SQL");
+        // GraphQL queries too; the same query with a token always runs.
+        front(&app).await;
+        let (n, again) = statements(&app, front(&app)).await;
+        assert_eq!(n, 0);
+        assert_eq!(again["data"]["articles"]["edges"][0]["node"]["title"], "Cached piece");
+        let (n, _) = statements(&app, app.gql_as(Some(&admin), FRONT, Value::Null)).await;
+        assert!(n > 0, "requests with a token bypass the cache");
+        let page = app.get("/metrics").await.text().await.unwrap();
+        assert!(page.lines().any(|l| l.starts_with("broadsheet_response_cache_hits_total ") && !l.ends_with(" 0")), "{page}");
+    }
+
+    async fn every_acknowledged_write_is_in_the_next_read(app) {
+        let admin = app.admin_token().await;
+        let (id, slug) = published(&app, &admin, "Before").await;
+        let path = format!("/api/v1/articles/{slug}");
+        let list = "/api/v1/articles";
+        app.get_json(&path, 200).await;
+        app.get_json(list, 200).await;
+        front(&app).await;
+        // REST write, REST and GraphQL reads.
+        let resp = app.send("PATCH", &format!("/api/v1/articles/{id}"), Some(&admin), Some(json!({"standfirst": "After REST"}))).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(app.get_json(&path, 200).await["standfirst"], "After REST");
+        assert_eq!(app.get_json(list, 200).await["data"][0]["standfirst"], "After REST");
+        // GraphQL write, REST read.
+        let m = app.gql_as(Some(&admin), &format!("mutation {{ updateArticle(id: \"{id}\", input: {{title: \"After GraphQL\"}}) {{ title }} }}"), Value::Null).await;
+        assert!(m["errors"].is_null(), "{m}");
+        assert_eq!(app.get_json(list, 200).await["data"][0]["title"], "After GraphQL");
+        assert_eq!(front(&app).await["data"]["articles"]["edges"][0]["node"]["title"], "After GraphQL");
+        // A public GraphQL mutation is never answered from the cache, and invalidates.
+        let comments = format!("/api/v1/articles/{id}/comments");
+        assert_eq!(app.get_json(&comments, 200).await["meta"]["total"], 0);
+        let submit = format!("mutation {{ submitComment(input: {{articleId: \"{id}\", authorName: \"R\", authorEmail: \"r@example.net\", body: \"Staff-free comment\"}}) {{ status }} }}");
+        let first = app.gql(&submit, Value::Null).await;
+        assert!(first["errors"].is_null(), "{first}");
+        let again = app.gql(&submit, Value::Null).await;
+        assert_eq!(again["errors"][0]["extensions"]["code"], "CONFLICT", "the duplicate ran: {again}");
+        let queue = app.send("GET", "/api/v1/comments?status=pending", Some(&admin), None).await.json::<Value>().await.unwrap();
+        let cid = queue["data"][0]["id"].as_str().unwrap().to_string();
+        let resp = app.send("PATCH", &format!("/api/v1/comments/{cid}"), Some(&admin), Some(json!({"status": "approved"}))).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(app.get_json(&comments, 200).await["meta"]["total"], 1);
+        assert_eq!(front(&app).await["data"]["articles"]["edges"][0]["node"]["commentCount"], 1);
+        // A taxonomy change shows in the embedded article.
+        let tag = app.send("POST", "/api/v1/tags", Some(&admin), Some(json!({"name": "Old name"}))).await.json::<Value>().await.unwrap();
+        let tid = tag["id"].as_str().unwrap();
+        app.send("PATCH", &format!("/api/v1/articles/{id}"), Some(&admin), Some(json!({"tag_ids": [tid]}))).await;
+        assert_eq!(app.get_json(&path, 200).await["tags"][0]["name"], "Old name");
+        app.send("PATCH", &format!("/api/v1/tags/{tid}"), Some(&admin), Some(json!({"name": "New name"}))).await;
+        assert_eq!(app.get_json(&path, 200).await["tags"][0]["name"], "New name");
+        // Deleting: gone at once.
+        assert_eq!(app.send("DELETE", &format!("/api/v1/articles/{id}"), Some(&admin), None).await.status(), 204);
+        assert_eq!(app.get(&path).await.status(), 404);
+        assert_eq!(app.get_json(list, 200).await["meta"]["total"], 0);
+    }
+
+    async fn a_scheduled_article_appears_when_it_comes_due(app) {
+        let admin = app.admin_token().await;
+        let due = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
+        let resp = app.send("POST", "/api/v1/articles", Some(&admin), Some(json!({"title": "Due soon", "status": "published", "published_at": due}))).await;
+        assert_eq!(resp.status(), 201);
+        assert_eq!(app.get_json("/api/v1/articles", 200).await["meta"]["total"], 0);
+        assert_eq!(app.get_json("/api/v1/articles", 200).await["meta"]["total"], 0);
+        tokio::time::sleep(Duration::from_millis(1700)).await;
+        assert_eq!(app.get_json("/api/v1/articles", 200).await["meta"]["total"], 1, "no write happened, yet the list changed");
+    }
+
+    async fn graphql_mutations_over_get_are_refused(app) {
+        let resp = app.get("/graphql?query=mutation%20%7B%20deleteTag(id%3A%20%22x%22)%20%7D").await;
+        assert_eq!(resp.status(), 405);
+    }
+}
+
+/// Two instances on one PostgreSQL: a write on one reaches the other's cache
+/// through LISTEN/NOTIFY within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalidations_reach_every_instance_on_postgres() {
+    let Some(db) = FreshDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let url = db.url.clone();
+    let outcome = tokio::spawn(async move {
+        let a = Server::start(test_config(&url)).await;
+        let b = Server::start(test_config(&url)).await;
+        let (one, two) = (a.app.clone(), b.app.clone());
+        let admin = one.admin_token().await;
+        // Wait until B listens (its cache is off until then).
+        let (id, slug) = published(&one, &admin, "Shared").await;
+        let path = format!("/api/v1/articles/{slug}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            two.get_json(&path, 200).await;
+            let (n, _) = statements(&two, two.get(&path)).await;
+            if n == 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "instance B never cached");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for round in 0..3 {
+            let title = format!("Changed on A, round {round}");
+            let resp = one
+                .send(
+                    "PATCH",
+                    &format!("/api/v1/articles/{id}"),
+                    Some(&admin),
+                    Some(json!({"title": title})),
+                )
+                .await;
+            assert_eq!(resp.status(), 200);
+            let written = Instant::now();
+            loop {
+                if two.get_json(&path, 200).await["title"] == title.as_str() {
+                    break;
+                }
+                assert!(
+                    written.elapsed() < Duration::from_secs(1),
+                    "B still served the old title after 1 s"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            // And B's cache works again afterwards.
+            two.get_json(&path, 200).await;
+            let (n, _) = statements(&two, two.get(&path)).await;
+            assert_eq!(n, 0);
+        }
+        a.stop().await;
+        b.stop().await;
+    })
+    .await;
+    db.remove().await;
+    if let Err(err) = outcome {
+        std::panic::resume_unwind(err.into_panic());
+    }
+}
