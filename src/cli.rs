@@ -90,10 +90,26 @@ pub enum UsersAction {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("kind").required(true).args(["demo", "synthetic"])))]
 pub struct SeedArgs {
     /// The demo publication: one cross-posted article, its author, source, tags and a comment.
-    #[arg(long, required = true)]
+    #[arg(long)]
     pub demo: bool,
+    /// A synthetic archive for benchmarks (see --articles, --comments-per-article).
+    #[arg(long)]
+    pub synthetic: bool,
+    /// Synthetic articles to create.
+    #[arg(long, default_value_t = 1000, requires = "synthetic")]
+    pub articles: u64,
+    /// Approved comments per synthetic article (every fourth a reply).
+    #[arg(long, default_value_t = 10, requires = "synthetic")]
+    pub comments_per_article: u64,
+    /// Random seed: the same seed makes the same text.
+    #[arg(long, default_value_t = 1, requires = "synthetic")]
+    pub seed: u64,
+    /// Also write every synthetic article's slug, one per line, to FILE.
+    #[arg(long, value_name = "FILE", requires = "synthetic")]
+    pub slugs_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,7 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Users {
             action: UsersAction::Create { email, role, name },
         } => create_user(&config, email, role, name).await,
-        Command::Seed(_) => seed_demo(config).await,
+        Command::Seed(args) => seed(config, args).await,
         Command::Search {
             action: SearchAction::Reindex,
         } => {
@@ -254,7 +270,7 @@ async fn create_user(
     Ok(())
 }
 
-async fn seed_demo(config: Config) -> anyhow::Result<()> {
+async fn seed(config: Config, args: SeedArgs) -> anyhow::Result<()> {
     let db = db::connect(&config).await?;
     if config.migrate_on_start {
         db::migrate_up(&db)
@@ -263,7 +279,38 @@ async fn seed_demo(config: Config) -> anyhow::Result<()> {
     }
     let (keys, _) = crate::auth::claims::JwtKeys::from_config(&config)?;
     let state = AppState::new(db, config, keys);
-    match services::seed::demo(&state).await.map_err(describe)? {
+    if args.synthetic {
+        let started = std::time::Instant::now();
+        let total = args.articles;
+        let outcome = services::seed::synthetic(
+            &state,
+            total,
+            args.comments_per_article,
+            args.seed,
+            |made| {
+                if made % 2_500 == 0 || made == total {
+                    eprintln!("  {made}/{total} articles");
+                }
+            },
+        )
+        .await
+        .map_err(describe)?;
+        crate::response_cache::notify_other_instances(&state.db).await;
+        if let Some(path) = &args.slugs_file {
+            std::fs::write(path, outcome.slugs.join("\n") + "\n")
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        println!(
+            "seeded {} synthetic articles and {} comments in {:.1} s",
+            outcome.articles,
+            outcome.comments,
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
+    let outcome = services::seed::demo(&state).await.map_err(describe)?;
+    crate::response_cache::notify_other_instances(&state.db).await;
+    match outcome {
         SeedOutcome::Created { article_slug } => {
             println!("seeded the demo publication: /api/v1/articles/{article_slug}")
         }

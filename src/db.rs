@@ -62,8 +62,15 @@ pub fn count_statements(
     db: &mut DatabaseConnection,
     counter: prometheus_client::metrics::counter::Counter,
 ) {
-    db.set_metric_callback(move |_| {
+    db.set_metric_callback(move |info| {
         counter.inc();
+        // The statement text only, never its values (they may hold emails or hashes).
+        tracing::trace!(
+            target: "broadsheet::sql",
+            elapsed_us = info.elapsed.as_micros() as u64,
+            failed = info.failed,
+            sql = %info.statement.sql
+        );
     });
 }
 

@@ -154,6 +154,17 @@ impl ResponseCache {
     }
 }
 
+/// Tell running instances that this process (the CLI) changed content:
+/// PostgreSQL instances hear it at once; SQLite ones see `data_version` move.
+pub async fn notify_other_instances(db: &DatabaseConnection) {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        let sql = format!("SELECT pg_notify('{CHANNEL}', 'cli')");
+        if let Err(e) = db.execute_unprepared(&sql).await {
+            tracing::warn!(error = %e, "could not notify running instances of the change");
+        }
+    }
+}
+
 /// Start the task that hears about other writers (see the module docs).
 pub fn watch_other_writers(state: &AppState) {
     if state.response_cache.entries.is_none() {
@@ -287,7 +298,12 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         (request, Kind::Bypass)
     } else if method == Method::GET || method == Method::HEAD {
         // (GraphQL over GET is queries only: the handler refuses mutations.)
-        let kind = if authorized || preview || path == "/metrics" || path.ends_with("z") {
+        let kind = if authorized
+            || preview
+            || uri.contains("previewToken")
+            || path == "/metrics"
+            || path.ends_with("z")
+        {
             Kind::Bypass
         } else {
             Kind::Cacheable(format!("{method} {uri}"))

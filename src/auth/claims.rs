@@ -177,8 +177,52 @@ impl JwtKeys {
             .map_err(|e| AppError::internal(anyhow::anyhow!("signing a token: {e}")))
     }
 
+    /// Sign a preview token: it names one article and nothing else may be read
+    /// with it. Its audience (`<aud>:preview`) differs from access tokens', so
+    /// neither kind is accepted as the other.
+    pub fn issue_preview(&self, article_id: &str, ttl_secs: i64) -> Result<String, AppError> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: article_id.to_string(),
+            role: "preview".into(),
+            iat: now,
+            nbf: now,
+            exp: now + ttl_secs,
+            iss: self.issuer.clone(),
+            aud: self.preview_audience(),
+            jti: new_id(),
+        };
+        let mut header = Header::new(self.algorithm);
+        header.kid = Some(self.signing_kid.clone());
+        jsonwebtoken::encode(&header, &claims, &self.signing)
+            .map_err(|e| AppError::internal(anyhow::anyhow!("signing a token: {e}")))
+    }
+
+    /// The article id a valid preview token names.
+    pub fn verify_preview(&self, token: &str) -> Result<String, AppError> {
+        let mut validation = self.validation.clone();
+        // No leeway: an expired preview link is expired.
+        validation.leeway = 0;
+        validation.set_audience(&[self.preview_audience()]);
+        let claims = self.verify_with(token, &validation)?;
+        if claims.role != "preview" {
+            return Err(AppError::Unauthenticated {
+                invalid_token: true,
+            });
+        }
+        Ok(claims.sub)
+    }
+
+    fn preview_audience(&self) -> String {
+        format!("{}:preview", self.audience)
+    }
+
     /// Verify a token's signature, algorithm, `kid`, `exp`, `nbf`, `iss`, `aud`.
     pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
+        self.verify_with(token, &self.validation)
+    }
+
+    fn verify_with(&self, token: &str, validation: &Validation) -> Result<Claims, AppError> {
         let invalid = || AppError::Unauthenticated {
             invalid_token: true,
         };
@@ -188,7 +232,7 @@ impl JwtKeys {
         }
         let kid = header.kid.as_deref().unwrap_or(&self.signing_kid);
         let key = self.verifying.get(kid).ok_or_else(invalid)?;
-        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+        jsonwebtoken::decode::<Claims>(token, key, validation)
             .map(|data| data.claims)
             .map_err(|_| invalid())
     }
@@ -217,6 +261,18 @@ mod tests {
         assert_eq!(claims.aud, "broadsheet");
         assert_eq!(claims.exp - claims.iat, 900);
         assert!(!claims.jti.is_empty());
+    }
+
+    #[test]
+    fn preview_and_access_tokens_are_not_interchangeable() {
+        let (keys, _) = JwtKeys::from_config(&config(&"p".repeat(32))).unwrap();
+        let preview = keys.issue_preview("article-1", 3600).unwrap();
+        assert_eq!(keys.verify_preview(&preview).unwrap(), "article-1");
+        assert!(keys.verify(&preview).is_err());
+        let access = keys.issue("user-1", Role::Admin).unwrap();
+        assert!(keys.verify_preview(&access).is_err());
+        let expired = keys.issue_preview("article-1", -5).unwrap();
+        assert!(keys.verify_preview(&expired).is_err());
     }
 
     #[test]

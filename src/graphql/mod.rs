@@ -174,6 +174,8 @@ async fn execute(
             .metrics
             .graphql_operation(op.operation_name.as_deref());
     }
+    // Preview reads must never be stored by any cache.
+    let preview = ops.iter().any(|op| op.query.contains("previewToken"));
     let ctx: RequestContext = match request_context(&gql.app, headers, Some(peer)).await {
         Ok(ctx) => ctx,
         Err(e) => return request_error(e),
@@ -191,7 +193,11 @@ async fn execute(
         async_graphql::BatchResponse::Single(r) => code_uncoded_errors(r),
         async_graphql::BatchResponse::Batch(rs) => rs.iter_mut().for_each(code_uncoded_errors),
     }
-    GraphQLResponse::from(response).into_response()
+    let mut response = GraphQLResponse::from(response).into_response();
+    if preview {
+        crate::rest::private_no_store(response.headers_mut());
+    }
+    response
 }
 
 /// async-graphql's own errors (syntax, validation, depth and complexity

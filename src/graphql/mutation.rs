@@ -326,6 +326,24 @@ impl MutationRoot {
             .gql()
     }
 
+    /// A signed, expiring token that lets anyone holding it read this one
+    /// article (draft or scheduled, current content) with
+    /// `article(id, previewToken)` or REST `?preview=`. Staff who may edit
+    /// the article; `ttl` in seconds, 60 to 604800, default 3600.
+    async fn create_preview_token(
+        &self,
+        ctx: &Context<'_>,
+        article_id: ID,
+        ttl: Option<i32>,
+    ) -> async_graphql::Result<PreviewToken> {
+        let (state, _) = parts(ctx)?;
+        let (token, expires_at) =
+            articles::preview_token(state, actor(ctx), &article_id, ttl.map(i64::from))
+                .await
+                .gql()?;
+        Ok(PreviewToken { token, expires_at })
+    }
+
     /// Publish now, or at `at` (a future instant schedules it).
     async fn publish_article(
         &self,
@@ -527,4 +545,12 @@ impl MutationRoot {
             .map(|_| true)
             .gql()
     }
+}
+
+/// A preview link's token.
+#[derive(async_graphql::SimpleObject)]
+pub struct PreviewToken {
+    /// Pass as `previewToken` to `article`, or as REST `?preview=`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
 }

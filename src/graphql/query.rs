@@ -126,15 +126,23 @@ impl QueryRoot {
     }
 
     /// One article by id or slug (an earlier slug finds it too); null when
-    /// there is none the caller may see.
+    /// there is none the caller may see. With `previewToken` (from
+    /// `createPreviewToken`), the article it names as it is now, whatever its
+    /// status; a bad, expired or other article's token is `UNAUTHENTICATED`.
     async fn article(
         &self,
         ctx: &Context<'_>,
         id: Option<ID>,
         slug: Option<String>,
+        preview_token: Option<String>,
     ) -> async_graphql::Result<Option<Article>> {
         let (state, actor) = ctx_parts(ctx)?;
         let key = id_or_slug(id, slug)?;
+        if let Some(token) = preview_token {
+            return Ok(Some(Article(
+                articles::get_preview(state, &token, &key).await.gql()?,
+            )));
+        }
         let found = match articles::get(state, &actor, &key).await {
             Ok(Found::Article(v)) => Some(*v),
             Ok(Found::MovedTo(current)) => {

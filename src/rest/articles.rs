@@ -156,13 +156,13 @@ pub async fn list_articles(
 /// One article by id or slug, with authors, tags and source embedded. An old
 /// slug answers 301 to the current one.
 #[utoipa::path(get, path = "/api/v1/articles/{id_or_slug}", tag = "articles",
-    params(("id_or_slug" = String, Path, description = "Article id, current slug or an earlier slug")),
+    params(("id_or_slug" = String, Path, description = "Article id, current slug or an earlier slug"), PreviewParams),
     responses(
-        (status = 200, description = "The article (private fields for staff, with a version ETag)", body = ArticleDto,
+        (status = 200, description = "The article (private fields for staff, with a version ETag); with `preview`, the previewed article as it is now, `Cache-Control: private, no-store`", body = ArticleDto,
             headers(("ETag" = String, description = "Body hash; for staff the version tag that If-Match accepts"))),
         (status = 301, description = "An earlier slug: `Location` names the current URL"),
         (status = 304, description = "Not modified (`If-None-Match`)"),
-        (status = 401, description = "A bad token", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "A bad token, or a preview token that is expired, tampered with or for another article", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such article, or not visible", body = Problem, content_type = PROBLEM),
     ))]
 pub async fn get_article(
@@ -171,7 +171,21 @@ pub async fn get_article(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     Path(id_or_slug): Path<String>,
+    Query(params): Query<PreviewParams>,
 ) -> Result<Response, AppError> {
+    if let Some(token) = params.preview {
+        // A preview: exactly this article as it is now, for this client only.
+        let view = articles::get_preview(&state, &token, &id_or_slug).await?;
+        return Ok(json_response(
+            &headers,
+            Audience::Staff,
+            StatusCode::OK,
+            &ArticleDto::new(&view, false),
+            None,
+            Some(view.article.updated_at),
+            HeaderMap::new(),
+        ));
+    }
     match articles::get(&state, &ctx.actor, &id_or_slug).await? {
         Found::MovedTo(slug) => {
             let mut location = format!("/api/v1/articles/{slug}");
@@ -435,4 +449,70 @@ pub async fn search(
         last_modified,
         extra,
     ))
+}
+
+/// `?preview=` on a single-article read.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PreviewParams {
+    /// A preview token from `POST /api/v1/articles/{id}/preview-token`: reads
+    /// that article, whatever its status, without logging in.
+    pub preview: Option<String>,
+}
+
+/// `POST /api/v1/articles/{id}/preview-token` body (optional).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewTokenRequest {
+    /// Lifetime in seconds, 60 to 604800 (default 3600).
+    #[schema(example = 3600)]
+    pub ttl_seconds: Option<i64>,
+}
+
+/// A preview link's token.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PreviewToken {
+    pub article_id: String,
+    /// Pass as `?preview=` (REST) or `previewToken` (GraphQL `article`).
+    pub token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// The REST path that reads the preview.
+    #[schema(example = "/api/v1/articles/my-draft?preview=eyJ...")]
+    pub path: String,
+}
+
+/// Mint a preview token for one article (staff who may edit it).
+#[utoipa::path(post, path = "/api/v1/articles/{id}/preview-token", tag = "articles", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Article id or slug")),
+    request_body(content = Option<PreviewTokenRequest>, description = "Optional; omit for a one-hour token"),
+    responses(
+        (status = 201, description = "A signed, expiring token for this article only", body = PreviewToken),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such article, or not one you may edit", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "`ttl_seconds` out of range", body = Problem, content_type = PROBLEM),
+    ))]
+pub async fn create_preview_token(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let request: PreviewTokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        PreviewTokenRequest::default()
+    } else {
+        crate::rest::extract::parse_json(&body)?
+    };
+    let (token, expires_at) =
+        articles::preview_token(&state, &ctx.actor, &id, request.ttl_seconds).await?;
+    let article_id = state.keys.verify_preview(&token)?;
+    let body = PreviewToken {
+        path: format!("/api/v1/articles/{article_id}?preview={token}"),
+        article_id,
+        token,
+        expires_at,
+    };
+    let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
+    crate::rest::private_no_store(response.headers_mut());
+    Ok(response)
 }

@@ -43,6 +43,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/search", get(articles::search))
         .route(
+            "/api/v1/articles/{id}/preview-token",
+            post(articles::create_preview_token),
+        )
+        .route(
             "/api/v1/articles/{id}",
             get(articles::get_article)
                 .patch(articles::update_article)

@@ -689,6 +689,75 @@ pub async fn get(state: &AppState, actor: &Actor, id_or_slug: &str) -> Result<Fo
     Ok(Found::Article(Box::new(view)))
 }
 
+/// Default and bounds of a preview token's lifetime, in seconds.
+pub const PREVIEW_TTL_DEFAULT: i64 = 3600;
+pub const PREVIEW_TTL_MAX: i64 = 7 * 24 * 3600;
+
+/// Mint a preview token for one article (staff who may edit it): anyone
+/// holding it may read that article's current content, whatever its status,
+/// until it expires.
+pub async fn preview_token(
+    state: &AppState,
+    actor: &Actor,
+    id_or_slug: &str,
+    ttl_secs: Option<i64>,
+) -> Result<(String, DateTime<Utc>), AppError> {
+    let (_, role) = policy::require_staff(actor)?;
+    let ttl = ttl_secs.unwrap_or(PREVIEW_TTL_DEFAULT);
+    if !(60..=PREVIEW_TTL_MAX).contains(&ttl) {
+        return Err(AppError::validation(
+            "ttl",
+            format!("must be from 60 to {PREVIEW_TTL_MAX} seconds"),
+        ));
+    }
+    let not_found = || AppError::NotFound {
+        resource: "article",
+    };
+    let a = article::Entity::find()
+        .filter(
+            Condition::any()
+                .add(article::Column::Id.eq(id_or_slug))
+                .add(article::Column::Slug.eq(id_or_slug)),
+        )
+        .one(&state.db)
+        .await?
+        .ok_or_else(not_found)?;
+    let bylines = byline_ids(&state.db, &a.id).await?;
+    if !may_see_unpublished(actor, &bylines) && !matches!(role, Role::Admin | Role::Editor) {
+        return Err(not_found());
+    }
+    let token = state.keys.issue_preview(&a.id, ttl)?;
+    Ok((token, now() + chrono::Duration::seconds(ttl)))
+}
+
+/// Read an article with a preview token: exactly the article it names, in
+/// its current state, draft or scheduled. A bad or expired token, or one for
+/// another article, is 401 and reveals nothing.
+pub async fn get_preview(
+    state: &AppState,
+    token: &str,
+    id_or_slug: &str,
+) -> Result<ArticleView, AppError> {
+    let article_id = state.keys.verify_preview(token)?;
+    let a = article::Entity::find_by_id(article_id.clone())
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound {
+            resource: "article",
+        })?;
+    if a.id != id_or_slug && a.slug != id_or_slug {
+        return Err(AppError::Unauthenticated {
+            invalid_token: true,
+        });
+    }
+    hydrate(state, vec![a])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound {
+            resource: "article",
+        })
+}
+
 fn is_public(a: &article::Model) -> bool {
     a.status == PUBLISHED && a.published_at.is_some_and(|p| p <= now())
 }

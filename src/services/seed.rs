@@ -193,3 +193,260 @@ pub async fn demo(state: &AppState) -> Result<SeedOutcome, AppError> {
         article_slug: saved.slug,
     })
 }
+
+/// What `seed --synthetic` made.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SyntheticOutcome {
+    pub articles: u64,
+    pub comments: u64,
+    /// Slugs of every article made, for load generators.
+    pub slugs: Vec<String>,
+}
+
+const WORDS: &[&str] = &[
+    "cooperation",
+    "trade",
+    "river",
+    "border",
+    "summit",
+    "policy",
+    "energy",
+    "railway",
+    "port",
+    "harvest",
+    "market",
+    "province",
+    "delegation",
+    "treaty",
+    "investment",
+    "festival",
+    "school",
+    "bridge",
+    "museum",
+    "archive",
+    "history",
+    "climate",
+    "village",
+    "science",
+    "industry",
+    "network",
+    "language",
+    "culture",
+    "minister",
+    "farmers",
+    "workers",
+    "students",
+    "council",
+    "agreement",
+    "development",
+    "infrastructure",
+    "exchange",
+    "research",
+    "dialogue",
+    "region",
+    "ceremony",
+    "economy",
+    "transport",
+    "capital",
+    "friendship",
+    "sovereignty",
+    "planning",
+    "multipolar",
+    "partnership",
+    "century",
+    "the",
+    "of",
+    "and",
+    "a",
+    "in",
+    "to",
+    "for",
+    "with",
+    "on",
+    "across",
+    "between",
+    "after",
+    "before",
+    "during",
+    "new",
+    "old",
+    "long",
+    "short",
+];
+
+/// A synthetic archive for benchmarks: `articles` published articles with
+/// ~5 KB Markdown bodies, 1–3 authors each, 1–4 tags, a third cross-posted
+/// from one of five sources, and `comments_per_article` approved comments
+/// each (every fourth a reply). Deterministic for a given `seed`; written in
+/// transactions of 250 articles; `progress` is called after each.
+pub async fn synthetic(
+    state: &AppState,
+    articles: u64,
+    comments_per_article: u64,
+    seed: u64,
+    mut progress: impl FnMut(u64),
+) -> Result<SyntheticOutcome, AppError> {
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+    let mut rng = StdRng::seed_from_u64(seed);
+    let at = now();
+    let run = &new_id()[..8];
+
+    let txn = crate::services::write_txn(&state.db).await?;
+    let mut authors = Vec::new();
+    for i in 0..40 {
+        let id = new_id();
+        author::Entity::insert(author::ActiveModel {
+            id: Set(id.clone()),
+            slug: Set(format!("synthetic-author-{run}-{i}")),
+            name: Set(format!("Synthetic Author {i}")),
+            title: Set(Some("Correspondent".into())),
+            bio: Set(Some("Writes synthetic copy for benchmarks.".into())),
+            avatar_url: Set(None),
+            website_url: Set(None),
+            created_at: Set(at),
+            updated_at: Set(at),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        authors.push(id);
+    }
+    let mut sources = Vec::new();
+    for i in 0..5 {
+        let id = new_id();
+        source::Entity::insert(source::ActiveModel {
+            id: Set(id.clone()),
+            slug: Set(format!("synthetic-source-{run}-{i}")),
+            name: Set(format!("Synthetic Outlet {i}")),
+            homepage_url: Set(Some(format!("https://outlet{i}.example"))),
+            description: Set(None),
+            logo_url: Set(None),
+            feed_url: Set(None),
+            created_at: Set(at),
+            updated_at: Set(at),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        sources.push(id);
+    }
+    let mut tags = Vec::new();
+    for i in 0..30 {
+        let id = new_id();
+        tag::Entity::insert(tag::ActiveModel {
+            id: Set(id.clone()),
+            slug: Set(format!("synthetic-tag-{run}-{i}")),
+            name: Set(format!("Topic {run} {i}")),
+            created_at: Set(at),
+            updated_at: Set(at),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        tags.push(id);
+    }
+    txn.commit().await?;
+
+    let words = |rng: &mut StdRng, n: usize| -> String {
+        (0..n)
+            .map(|_| WORDS[rng.random_range(0..WORDS.len())])
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut slugs = Vec::with_capacity(articles as usize);
+    let mut comments = 0u64;
+    let mut made = 0u64;
+    while made < articles {
+        let txn = crate::services::write_txn(&state.db).await?;
+        let batch = (articles - made).min(250);
+        for _ in 0..batch {
+            let n = made;
+            made += 1;
+            // ~5 KB of Markdown: eight paragraphs of ~95 words.
+            let body = (0..8)
+                .map(|_| {
+                    let mut p = words(&mut rng, 95);
+                    p.push('.');
+                    p
+                })
+                .collect::<Vec<_>>()
+                .join("\n\n");
+            let mut byline: Vec<String> = (0..rng.random_range(1..=3))
+                .map(|_| authors[rng.random_range(0..authors.len())].clone())
+                .collect();
+            byline.dedup();
+            let mut topics: Vec<String> = (0..rng.random_range(1..=4))
+                .map(|_| tags[rng.random_range(0..tags.len())].clone())
+                .collect();
+            topics.sort();
+            topics.dedup();
+            let cross_post = n % 3 == 0;
+            // Spread over the last ~3 years, newest last.
+            let published = at - chrono::Duration::minutes(((articles - n) * 17) as i64);
+            let saved = articles::insert(
+                &txn,
+                NewArticle {
+                    title: format!("{} {n}", capitalise(&words(&mut rng, 8))),
+                    slug: None,
+                    standfirst: Some(capitalise(&words(&mut rng, 25))),
+                    excerpt: None,
+                    body,
+                    body_format: BodyFormat::Markdown,
+                    status: articles::PUBLISHED,
+                    published_at: Some(published),
+                    author_ids: byline,
+                    tag_ids: topics,
+                    source_id: cross_post
+                        .then(|| sources[rng.random_range(0..sources.len())].clone()),
+                    original_url: cross_post
+                        .then(|| format!("https://outlet.example/original/{run}/{n}")),
+                    original_published_at: cross_post.then_some(published),
+                    comment_status: "open",
+                    feature_image_url: None,
+                    feature_image_alt: None,
+                },
+            )
+            .await?;
+            let mut top_level: Vec<String> = Vec::new();
+            for c in 0..comments_per_article {
+                let id = new_id();
+                let parent = (c % 4 == 3).then(|| top_level.last().cloned()).flatten();
+                if parent.is_none() {
+                    top_level.push(id.clone());
+                }
+                comment::Entity::insert(comment::ActiveModel {
+                    id: Set(id),
+                    article_id: Set(saved.id.clone()),
+                    depth: Set(i32::from(parent.is_some())),
+                    parent_id: Set(parent),
+                    author_name: Set(format!("Reader {c}")),
+                    author_email: Set(format!("reader{c}@example.net")),
+                    author_url: Set(None),
+                    user_id: Set(None),
+                    body: Set(capitalise(&words(&mut rng, 40))),
+                    status: Set("approved".into()),
+                    ip: Set(None),
+                    user_agent: Set(None),
+                    created_at: Set(published + chrono::Duration::minutes(c as i64 + 1)),
+                    updated_at: Set(published + chrono::Duration::minutes(c as i64 + 1)),
+                })
+                .exec_without_returning(&txn)
+                .await?;
+                comments += 1;
+            }
+            slugs.push(saved.slug);
+        }
+        txn.commit().await?;
+        progress(made);
+    }
+    Ok(SyntheticOutcome {
+        articles: made,
+        comments,
+        slugs,
+    })
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}

@@ -164,3 +164,41 @@ fn schema_export_writes_both_contract_files() {
         broadsheet::rest::openapi::yaml()
     );
 }
+
+both_backends! {
+    async fn a_synthetic_archive_is_seeded_and_seen_by_a_running_server(app) {
+        // Cached before the CLI writes; the server must notice the other process.
+        assert_eq!(app.get_json("/api/v1/articles", 200).await["meta"]["total"], 0);
+        let dir = tempfile::tempdir().unwrap();
+        let slugs = dir.path().join("slugs.txt");
+        let out = app.cli(&["seed", "--synthetic", "--articles", "12", "--comments-per-article", "4", "--slugs-file", slugs.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains("seeded 12 synthetic articles and 48 comments"), "{}", stdout(&out));
+        let slugs: Vec<String> = std::fs::read_to_string(&slugs).unwrap().lines().map(str::to_string).collect();
+        assert_eq!(slugs.len(), 12);
+        let mut total = serde_json::Value::Null;
+        for _ in 0..20 {
+            total = app.get_json("/api/v1/articles?per_page=100", 200).await["meta"]["total"].clone();
+            if total == 12 { break; }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(total, 12, "a running server sees the CLI's writes within 2 s");
+        let list = app.get_json("/api/v1/articles?per_page=100", 200).await;
+        let items = list["data"].as_array().unwrap();
+        assert_eq!(items.iter().filter(|a| !a["source"].is_null()).count(), 4, "a third are cross-posts");
+        for a in items {
+            let authors = a["authors"].as_array().unwrap().len();
+            assert!((1..=3).contains(&authors));
+            assert!(a["word_count"].as_u64().unwrap() > 600, "~5 KB bodies");
+            assert_eq!(a["comment_count"], 4);
+            assert!(slugs.contains(&a["slug"].as_str().unwrap().to_string()));
+        }
+        // A reply is threaded under its parent.
+        let comments = app.get_json(&format!("/api/v1/articles/{}/comments", slugs[0]), 200).await;
+        assert_eq!(comments["meta"]["total"], 4);
+        assert!(comments["data"].as_array().unwrap().iter().any(|c| c["depth"] == 1));
+        // Bad arguments are one line.
+        let out = app.cli(&["seed", "--articles", "5"]);
+        assert!(!out.status.success());
+    }
+}

@@ -12,5 +12,6 @@ mod content;
 mod contract;
 mod graphql;
 mod operations;
+mod preview;
 mod reliability;
 mod search;

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Broadsheet's benchmark: builds release, seeds a synthetic archive through the
+# CLI, serves it, drives each scenario with wrk, and prints one table (req/s,
+# p50, p99, errors, server RSS, ratio to a fixed-bytes reference handler run in
+# the same invocation). Results go to bench/RESULTS.md.
+#
+#   bench/run.sh [--articles N] [--comments M] [--duration SECONDS]
+#                [--connections C] [--postgres URL] [--out FILE]
+#
+# SQLite by default; --postgres postgres://user@host:5432/postgres benchmarks a
+# fresh database created (and dropped) on that server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ARTICLES=10000
+COMMENTS=10
+DURATION=10
+CONNECTIONS=32
+PG_URL=""
+OUT="bench/RESULTS.md"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --articles) ARTICLES="$2"; shift 2 ;;
+    --comments) COMMENTS="$2"; shift 2 ;;
+    --duration) DURATION="$2"; shift 2 ;;
+    --connections) CONNECTIONS="$2"; shift 2 ;;
+    --postgres) PG_URL="$2"; shift 2 ;;
+    --out) OUT="$2"; shift 2 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "== installing wrk (Debian package)"
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi
+fi
+
+echo "== building release"
+cargo build --release --locked --quiet --bin broadsheet --example reference
+BIN=./target/release/broadsheet
+
+WORK="$(mktemp -d)"
+SERVER_PID=""; REF_PID=""; PG_DB=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+  [ -n "$REF_PID" ] && kill "$REF_PID" 2>/dev/null || true
+  wait 2>/dev/null || true
+  if [ -n "$PG_DB" ]; then psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if [ -n "$PG_URL" ]; then
+  PG_DB="broadsheet_bench_$$"
+  psql "$PG_URL" -qc "CREATE DATABASE $PG_DB" >/dev/null
+  export DATABASE_URL="${PG_URL%/*}/$PG_DB"
+  BACKEND="PostgreSQL"
+else
+  export DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc"
+  BACKEND="SQLite"
+fi
+export BROADSHEET_JWT_SECRET="bench-secret-bench-secret-bench-secret-0123"
+export BROADSHEET_ADMIN_EMAIL="admin@bench.example" BROADSHEET_ADMIN_PASSWORD="bench-admin-password"
+export BROADSHEET_COMMENT_RATE_PER_MINUTE=0 BROADSHEET_LOGIN_FAILURES_PER_MINUTE=0
+export BROADSHEET_LOG_LEVEL=warn BROADSHEET_DB_MAX_CONNECTIONS="${BROADSHEET_DB_MAX_CONNECTIONS:-16}"
+
+echo "== seeding $ARTICLES articles x $COMMENTS comments ($BACKEND)"
+SEED_START=$(date +%s.%N)
+"$BIN" seed --synthetic --articles "$ARTICLES" --comments-per-article "$COMMENTS" --slugs-file "$WORK/slugs.txt"
+SEED_SECS=$(echo "$(date +%s.%N) - $SEED_START" | bc)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+BASE="http://127.0.0.1:$PORT"
+start_server() {
+  BROADSHEET_BIND="127.0.0.1:$PORT" "$BIN" serve > "$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+}
+# Start-up to ready on the existing database, best of 3.
+STARTUP_MS=999999
+for _ in 1 2 3; do
+  T0=$(date +%s%N)
+  start_server
+  until curl -fs "$BASE/readyz" >/dev/null 2>&1; do sleep 0.002; done
+  T1=$(date +%s%N)
+  MS=$(( (T1 - T0) / 1000000 ))
+  [ "$MS" -lt "$STARTUP_MS" ] && STARTUP_MS=$MS
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+done
+start_server
+until curl -fs "$BASE/readyz" >/dev/null 2>&1; do sleep 0.01; done
+
+SLUG=$(sed -n "$(( (ARTICLES + 1) / 2 ))p" "$WORK/slugs.txt")
+ARTICLE_BYTES=$(curl -fs "$BASE/api/v1/articles/$SLUG" | wc -c)
+REF_PORT=$(free_port)
+./target/release/examples/reference "$ARTICLE_BYTES" "127.0.0.1:$REF_PORT" > /dev/null &
+REF_PID=$!
+until curl -fs "http://127.0.0.1:$REF_PORT/" >/dev/null 2>&1; do sleep 0.01; done
+
+# ---- wrk scripts: each prints "RESULT requests seconds p50_us p99_us errors"
+cat > "$WORK/done.lua" <<'LUA'
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %.3f %d %d %d\n", summary.requests, summary.duration / 1e6,
+    latency:percentile(50), latency:percentile(99), e.connect + e.read + e.write + e.timeout + e.status))
+end
+LUA
+cat > "$WORK/get.lua" <<'LUA'
+dofile(os.getenv("BENCH_DIR") .. "/done.lua")
+LUA
+cat > "$WORK/mix.lua" <<'LUA'
+dofile(os.getenv("BENCH_DIR") .. "/done.lua")
+local slugs = {}
+for line in io.lines(os.getenv("BENCH_DIR") .. "/slugs.txt") do slugs[#slugs + 1] = line end
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", "/api/v1/articles/" .. slugs[math.random(#slugs)])
+end
+LUA
+cat > "$WORK/search.lua" <<'LUA'
+dofile(os.getenv("BENCH_DIR") .. "/done.lua")
+local words = {"cooperation", "river border", "summit", "energy railway", "multipolar", "harvest market", "treaty", "bridge museum", "\"trade river\"", "devel*"}
+math.randomseed(os.time())
+request = function()
+  local q = words[math.random(#words)]:gsub(" ", "%%20"):gsub("\"", "%%22"):gsub("%*", "%%2A")
+  return wrk.format("GET", "/api/v1/search?q=" .. q .. "&page=" .. math.random(3))
+end
+LUA
+cat > "$WORK/post.lua" <<'LUA'
+dofile(os.getenv("BENCH_DIR") .. "/done.lua")
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = os.getenv("BENCH_BODY")
+LUA
+cat > "$WORK/comments.lua" <<'LUA'
+dofile(os.getenv("BENCH_DIR") .. "/done.lua")
+local slugs = {}
+for line in io.lines(os.getenv("BENCH_DIR") .. "/slugs.txt") do slugs[#slugs + 1] = line end
+local counter = 0
+local id = 0
+local threads = 0
+setup = function(thread) threads = threads + 1; thread:set("id", threads) end
+request = function()
+  counter = counter + 1
+  local body = string.format('{"author_name":"Bench reader","author_email":"bench%d@example.net","body":"Benchmark comment %d-%d-%d"}', id, id, counter, math.random(1000000000))
+  return wrk.format("POST", "/api/v1/articles/" .. slugs[math.random(#slugs)] .. "/comments", {["Content-Type"] = "application/json"}, body)
+end
+init = function(args) id = tonumber(wrk.thread:get("id")) or 0; math.randomseed(os.time() + id) end
+LUA
+export BENCH_DIR="$WORK"
+
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER_PID/status"; }
+run_wrk() { # url script -> "req/s p50_ms p99_ms errors"
+  local url="$1" script="$2" line
+  line=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/$script" "$url" | grep '^RESULT')
+  echo "$line" | awk '{printf "%.0f %.2f %.2f %d %d\n", $2 / $3, $4 / 1000, $5 / 1000, $6, $2}'
+}
+
+REF_LINE=$(run_wrk "http://127.0.0.1:$REF_PORT/api/v1/articles/x" get.lua)
+REF_RPS=$(echo "$REF_LINE" | cut -d' ' -f1)
+
+FRONT='{"query":"{ articles(first: 10) { edges { node { title slug excerpt publishedAt commentCount authors { name slug } source { name } tags { name slug } } } } }"}'
+PAGE="{\"query\":\"{ article(slug: \\\"$SLUG\\\") { title bodyHtml authors { name } tags { name } source { name } comments(first: 50, topLevel: true) { totalCount edges { node { authorName bodyHtml createdAt replies { authorName bodyHtml } } } } } }\"}"
+
+ROWS=""
+row() { # name line
+  local name="$1" line="$2" rps p50 p99 err ratio
+  read -r rps p50 p99 err _ <<<"$line"
+  ratio=$(echo "scale=0; $rps * 100 / $REF_RPS" | bc)
+  ROWS+="| $name | $rps | $p50 | $p99 | $err | $(rss_mb) | ${ratio}% |"$'\n'
+  printf '%-34s %9s req/s  p50 %7s ms  p99 %7s ms  errors %5s  RSS %6s MB  %4s%% of reference\n' "$name" "$rps" "$p50" "$p99" "$err" "$(rss_mb)" "$ratio"
+}
+echo "== scenarios: $DURATION s each, $CONNECTIONS connections, 2 wrk threads"
+row "reference handler (fixed bytes)" "$REF_LINE"
+row "REST article by slug" "$(run_wrk "$BASE/api/v1/articles/$SLUG" get.lua)"
+row "REST list page 1" "$(run_wrk "$BASE/api/v1/articles" get.lua)"
+row "REST comments of an article" "$(run_wrk "$BASE/api/v1/articles/$SLUG/comments?per_page=50" get.lua)"
+row "GraphQL front page" "$(BENCH_BODY="$FRONT" run_wrk "$BASE/graphql" post.lua)"
+row "GraphQL article + 50 comments" "$(BENCH_BODY="$PAGE" run_wrk "$BASE/graphql" post.lua)"
+row "cold-read mix (random slugs)" "$(run_wrk "$BASE" mix.lua)"
+row "search (random words, pages 1-3)" "$(run_wrk "$BASE" search.lua)"
+TOKEN=$(curl -fs "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
+  -d "{\"email\":\"$BROADSHEET_ADMIN_EMAIL\",\"password\":\"$BROADSHEET_ADMIN_PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+count_comments() { curl -fs "$BASE/api/v1/comments/counts" -H "authorization: Bearer $TOKEN" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(v for v in d.values() if isinstance(v, int)))'; }
+BEFORE=$(count_comments)
+WRITE_LINE=$(run_wrk "$BASE" comments.lua)
+row "comment submissions (writes)" "$WRITE_LINE"
+AFTER=$(count_comments)
+read -r _ _ _ WRITE_ERR WRITE_TOTAL <<<"$WRITE_LINE"
+ACKED=$((WRITE_TOTAL - WRITE_ERR))
+STORED=$((AFTER - BEFORE))
+echo "comment submissions: $ACKED acknowledged, $STORED stored"
+
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+{
+  echo "# Benchmark results"
+  echo
+  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- Machine: $(nproc) cores ($CPU), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+  echo "- Database: $BACKEND; $ARTICLES articles, $COMMENTS comments each (seeded in ${SEED_SECS%.*} s)"
+  echo "- Load: wrk, 2 threads, $CONNECTIONS connections, $DURATION s per scenario, on the same machine"
+  echo "- Start-up to ready on the existing database: $STARTUP_MS ms (best of 3)"
+  echo "- Comment submissions: $ACKED acknowledged, $STORED stored"
+  echo
+  echo "| scenario | req/s | p50 ms | p99 ms | errors | server RSS MB | of reference |"
+  echo "|---|---|---|---|---|---|---|"
+  printf '%s' "$ROWS"
+} > "$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+echo "wrote $OUT"
