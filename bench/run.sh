@@ -35,8 +35,10 @@ if ! command -v wrk >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi
 fi
 
-echo "== building release"
-cargo build --release --locked --quiet --bin broadsheet --example reference
+if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
+  echo "== building release"
+  cargo build --release --locked --quiet --bin broadsheet --example reference
+fi
 BIN=./target/release/broadsheet
 
 WORK="$(mktemp -d)"
@@ -119,11 +121,21 @@ end
 LUA
 cat > "$WORK/search.lua" <<'LUA'
 dofile(os.getenv("BENCH_DIR") .. "/done.lua")
-local words = {"cooperation", "river border", "summit", "energy railway", "multipolar", "harvest market", "treaty", "bridge museum", "\"trade river\"", "devel*"}
+-- Queries made of words from random titles: one word, two words, a prefix.
+local words = {}
+for line in io.lines(os.getenv("BENCH_DIR") .. "/slugs.txt") do
+  for w in line:gmatch("[a-z]+") do
+    if #w >= 6 and #words < 20000 then words[#words + 1] = w end
+  end
+end
 math.randomseed(os.time())
 request = function()
-  local q = words[math.random(#words)]:gsub(" ", "%%20"):gsub("\"", "%%22"):gsub("%*", "%%2A")
-  return wrk.format("GET", "/api/v1/search?q=" .. q .. "&page=" .. math.random(3))
+  local w = words[math.random(#words)]
+  local kind = math.random(3)
+  local q = w
+  if kind == 2 then q = w .. "%20" .. words[math.random(#words)] end
+  if kind == 3 then q = w:sub(1, 4) .. "%2A" end
+  return wrk.format("GET", "/api/v1/search?q=" .. q)
 end
 LUA
 cat > "$WORK/post.lua" <<'LUA'
@@ -191,6 +203,29 @@ ACKED=$((WRITE_TOTAL - WRITE_ERR))
 STORED=$((AFTER - BEFORE))
 echo "comment submissions: $ACKED acknowledged, $STORED stored"
 
+# Query plans: a second, uncached server logs every statement while each
+# read is asked once; SQLite explains every distinct SELECT.
+PLANS=""
+if [ -z "$PG_URL" ]; then
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+  BROADSHEET_RESPONSE_CACHE_MB=0 BROADSHEET_LOG_LEVEL="warn,broadsheet::sql=trace" NO_COLOR=1 \
+    BROADSHEET_BIND="127.0.0.1:$PORT" "$BIN" serve > "$WORK/plans.log" 2>&1 &
+  SERVER_PID=$!
+  until curl -fs "$BASE/readyz" >/dev/null 2>&1; do sleep 0.01; done
+  AUTHOR=$(curl -fs "$BASE/api/v1/authors?per_page=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["slug"])')
+  TAG=$(curl -fs "$BASE/api/v1/tags?per_page=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["slug"])')
+  for p in "/api/v1/articles" "/api/v1/articles?page=50" "/api/v1/articles?sort=title" "/api/v1/articles?sort=-updated_at" \
+           "/api/v1/articles/$SLUG" "/api/v1/articles/$SLUG/comments" "/api/v1/authors" "/api/v1/authors/$AUTHOR/articles" \
+           "/api/v1/tags/$TAG/articles" "/api/v1/sources" "/api/v1/tags" "/api/v1/search?q=river" "/api/v1/articles?q=river" \
+           "/feeds/rss.xml"; do
+    curl -fs "$BASE$p" > /dev/null || true
+  done
+  curl -fs "$BASE/graphql" -H 'content-type: application/json' -d "$FRONT" > /dev/null
+  curl -fs "$BASE/graphql" -H 'content-type: application/json' -d "$PAGE" > /dev/null
+  curl -fs "$BASE/api/v1/comments?status=pending" -H "authorization: Bearer $TOKEN" > /dev/null
+  PLANS=$(python3 bench/explain.py "$WORK/bench.db" "$WORK/plans.log")
+fi
+
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 {
   echo "# Benchmark results"
@@ -205,6 +240,12 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   echo "| scenario | req/s | p50 ms | p99 ms | errors | server RSS MB | of reference |"
   echo "|---|---|---|---|---|---|---|"
   printf '%s' "$ROWS"
+  if [ -n "$PLANS" ]; then
+    echo
+    echo "## Query plans (SQLite, every distinct SELECT of the reads above)"
+    echo
+    echo "$PLANS"
+  fi
 } > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "wrote $OUT"

@@ -288,7 +288,7 @@ async fn seed(config: Config, args: SeedArgs) -> anyhow::Result<()> {
             args.comments_per_article,
             args.seed,
             |made| {
-                if made % 2_500 == 0 || made == total {
+                if made.is_multiple_of(2_500) || made == total {
                     eprintln!("  {made}/{total} articles");
                 }
             },

@@ -115,6 +115,8 @@ pub struct Config {
     pub metrics_token: Option<Secret>,
     /// `BROADSHEET_RESPONSE_CACHE_MB`: memory for cached anonymous responses (default 64, 0 = off).
     pub response_cache_mb: u32,
+    /// `BROADSHEET_REVISIONS_KEEP`: revisions kept per article (default 50).
+    pub revisions_keep: u32,
 }
 
 /// Comment moderation policy (API.md `COMMENT_MODERATION`).
@@ -181,6 +183,7 @@ struct RawConfig {
     db_acquire_timeout: Option<toml::Value>,
     metrics_token: Option<String>,
     response_cache_mb: Option<toml::Value>,
+    revisions_keep: Option<toml::Value>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://broadsheet.db?mode=rwc";
@@ -226,6 +229,7 @@ impl Config {
             db_acquire_timeout_secs: 3,
             metrics_token: None,
             response_cache_mb: 64,
+            revisions_keep: 50,
         }
     }
 
@@ -478,7 +482,7 @@ impl Config {
                 }
             };
         }
-        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 9] = [
+        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 10] = [
             (
                 "BROADSHEET_COMMENT_RATE_PER_MINUTE",
                 raw.comment_rate_per_minute,
@@ -527,6 +531,13 @@ impl Config {
                 &mut cfg.shutdown_timeout_secs,
                 0,
                 3_600,
+            ),
+            (
+                "BROADSHEET_REVISIONS_KEEP",
+                raw.revisions_keep,
+                &mut cfg.revisions_keep,
+                1,
+                10_000,
             ),
             (
                 "BROADSHEET_RESPONSE_CACHE_MB",

@@ -10,6 +10,7 @@ mod m20260101_000005_create_articles;
 mod m20260101_000006_create_comments;
 mod m20260101_000007_create_refresh_tokens;
 mod m20260101_000008_article_search;
+mod m20260101_000009_article_revisions;
 
 pub use m20260101_000008_article_search::SQLITE_REINDEX;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000006_create_comments::Migration),
             Box::new(m20260101_000007_create_refresh_tokens::Migration),
             Box::new(m20260101_000008_article_search::Migration),
+            Box::new(m20260101_000009_article_revisions::Migration),
         ]
     }
 }

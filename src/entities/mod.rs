@@ -2,6 +2,7 @@
 
 pub mod article;
 pub mod article_author;
+pub mod article_revision;
 pub mod article_slug;
 pub mod article_tag;
 pub mod author;

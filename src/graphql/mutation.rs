@@ -326,6 +326,20 @@ impl MutationRoot {
             .gql()
     }
 
+    /// Put an earlier revision's content back (itself stored as a new revision).
+    async fn restore_article_revision(
+        &self,
+        ctx: &Context<'_>,
+        article_id: ID,
+        revision_id: ID,
+    ) -> async_graphql::Result<Article> {
+        let (state, _) = parts(ctx)?;
+        crate::services::revisions::restore(state, actor(ctx), &article_id, &revision_id)
+            .await
+            .map(Article)
+            .gql()
+    }
+
     /// A signed, expiring token that lets anyone holding it read this one
     /// article (draft or scheduled, current content) with
     /// `article(id, previewToken)` or REST `?preview=`. Staff who may edit

@@ -157,6 +157,27 @@ impl QueryRoot {
         Ok(found.map(Article))
     }
 
+    /// A unified diff of an article's body from one revision to another (or
+    /// to the current body when `toRevisionId` is omitted). Staff who may edit it.
+    async fn article_revision_diff(
+        &self,
+        ctx: &Context<'_>,
+        article_id: ID,
+        from_revision_id: ID,
+        to_revision_id: Option<ID>,
+    ) -> async_graphql::Result<String> {
+        let (state, actor) = ctx_parts(ctx)?;
+        crate::services::revisions::diff(
+            state,
+            &actor,
+            &article_id,
+            &from_revision_id,
+            to_revision_id.as_ref().map(|id| id.as_str()),
+        )
+        .await
+        .gql()
+    }
+
     /// Full-text search over visible articles, most relevant first, each hit
     /// with a highlighted snippet. `query`: words (all must match; accents,
     /// case and English word endings ignored), `prefix*` and `"exact

@@ -280,6 +280,19 @@ impl Article {
     async fn id(&self) -> ID {
         ID(self.0.article.id.clone())
     }
+    /// Earlier content, newest first (staff who may edit the article).
+    async fn revisions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<ArticleRevision>>> {
+        require_staff_field(ctx)?;
+        let state = ctx.data::<AppState>()?;
+        let actor = ctx.data::<Actor>()?;
+        let list = crate::services::revisions::list(state, actor, &self.0.article.id)
+            .await
+            .gql()?;
+        Ok(Some(list.into_iter().map(ArticleRevision::from).collect()))
+    }
     async fn slug(&self) -> &str {
         &self.0.article.slug
     }
@@ -624,6 +637,48 @@ impl From<crate::services::auth::TokenPair> for AuthPayload {
             token_type: "Bearer".into(),
             expires_in: t.expires_in,
             refresh_token: t.refresh_token,
+        }
+    }
+}
+
+/// An article's content before one of its updates.
+#[derive(SimpleObject)]
+pub struct ArticleRevision {
+    pub id: ID,
+    /// The article's version while it had this content.
+    pub version: i32,
+    pub title: String,
+    pub standfirst: Option<String>,
+    pub excerpt: Option<String>,
+    pub body: String,
+    pub body_format: String,
+    /// The byline, in order.
+    pub author_ids: Vec<ID>,
+    pub source_id: Option<ID>,
+    pub original_url: Option<String>,
+    pub original_published_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The user whose update replaced this content.
+    pub created_by: Option<ID>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<crate::entities::article_revision::Model> for ArticleRevision {
+    fn from(r: crate::entities::article_revision::Model) -> Self {
+        let authors: Vec<String> = serde_json::from_str(&r.author_ids).unwrap_or_default();
+        ArticleRevision {
+            id: ID(r.id),
+            version: r.version,
+            title: r.title,
+            standfirst: r.standfirst,
+            excerpt: r.excerpt,
+            body: r.body,
+            body_format: r.body_format,
+            author_ids: authors.into_iter().map(ID).collect(),
+            source_id: r.source_id.map(ID),
+            original_url: r.original_url,
+            original_published_at: r.original_published_at,
+            created_by: r.created_by.map(ID),
+            created_at: r.created_at,
         }
     }
 }

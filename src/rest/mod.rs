@@ -11,6 +11,7 @@ pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod problem;
+pub mod revisions;
 pub mod taxonomy;
 pub mod users;
 
@@ -45,6 +46,22 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/articles/{id}/preview-token",
             post(articles::create_preview_token),
+        )
+        .route(
+            "/api/v1/articles/{id}/revisions",
+            get(revisions::list_revisions),
+        )
+        .route(
+            "/api/v1/articles/{id}/revisions/{rev}",
+            get(revisions::get_revision),
+        )
+        .route(
+            "/api/v1/articles/{id}/revisions/{rev}/diff",
+            get(revisions::diff_revision),
+        )
+        .route(
+            "/api/v1/articles/{id}/revisions/{rev}/restore",
+            post(revisions::restore_revision),
         )
         .route(
             "/api/v1/articles/{id}",

@@ -10,7 +10,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::rest::{articles, auth, comments, dto, health, problem, taxonomy, users};
+use crate::rest::{articles, auth, comments, dto, health, problem, revisions, taxonomy, users};
 
 /// Declares the `bearer` security scheme used by staff operations.
 struct BearerAuth;
@@ -105,7 +105,8 @@ Errors are `application/problem+json` with a stable `code`.",
         health::healthz, health::readyz, crate::metrics::serve,
         articles::list_articles, articles::create_article, articles::get_article,
         articles::update_article, articles::delete_article, articles::search,
-        articles::create_preview_token,
+        articles::create_preview_token, revisions::list_revisions, revisions::get_revision,
+        revisions::diff_revision, revisions::restore_revision,
         comments::list_article_comments, comments::submit_comment, comments::list_comments,
         comments::comment_counts, comments::moderate_comment, comments::bulk_moderate,
         comments::delete_comment,
@@ -122,7 +123,8 @@ Errors are `application/problem+json` with a stable `code`.",
     components(schemas(
         problem::Problem, crate::error::FieldError, dto::ArticleDto, dto::AuthorDto,
         dto::SourceDto, dto::TagDto, dto::AuthorRef, dto::SourceRef, dto::TagRef,
-        dto::ListMeta, dto::ArticleList, articles::SearchHitDto, articles::SearchResults, articles::PreviewToken, articles::PreviewTokenRequest, dto::AuthorList, dto::SourceList, dto::TagList,
+        dto::ListMeta, dto::ArticleList, articles::SearchHitDto, articles::SearchResults, articles::PreviewToken, articles::PreviewTokenRequest,
+        revisions::RevisionDto, revisions::RevisionList, revisions::RevisionDiff, dto::AuthorList, dto::SourceList, dto::TagList,
         comments::CommentDto, comments::CommentList, comments::SubmitComment,
         comments::ModerateComment, comments::BulkModerate, comments::BulkResult,
         dto::CommentStatusDto, dto::ArticleWrite, dto::AuthorWrite, dto::SourceWrite, dto::TagWrite,

@@ -110,7 +110,7 @@ fn bylined_by(author_id: &str) -> Condition {
 }
 
 /// Whether `actor` may see `a` even when it is not public.
-fn may_see_unpublished(actor: &Actor, bylines: &[String]) -> bool {
+pub(crate) fn may_see_unpublished(actor: &Actor, bylines: &[String]) -> bool {
     match actor {
         Actor::User {
             role: Role::Admin | Role::Editor,
@@ -758,11 +758,29 @@ pub async fn get_preview(
         })
 }
 
+/// An article by id or current slug.
+pub(crate) async fn find_by_id_or_slug(
+    db: &impl ConnectionTrait,
+    id_or_slug: &str,
+) -> Result<Option<article::Model>, AppError> {
+    Ok(article::Entity::find()
+        .filter(
+            Condition::any()
+                .add(article::Column::Id.eq(id_or_slug))
+                .add(article::Column::Slug.eq(id_or_slug)),
+        )
+        .one(db)
+        .await?)
+}
+
 fn is_public(a: &article::Model) -> bool {
     a.status == PUBLISHED && a.published_at.is_some_and(|p| p <= now())
 }
 
-async fn byline_ids(db: &impl ConnectionTrait, article_id: &str) -> Result<Vec<String>, AppError> {
+pub(crate) async fn byline_ids(
+    db: &impl ConnectionTrait,
+    article_id: &str,
+) -> Result<Vec<String>, AppError> {
     Ok(article_author::Entity::find()
         .filter(article_author::Column::ArticleId.eq(article_id))
         .order_by_asc(article_author::Column::Position)
@@ -1194,6 +1212,15 @@ pub async fn update(
         }
     }
     validate(&txn, &mut f, false).await?;
+    // The content being replaced becomes a revision, in this transaction.
+    super::revisions::record(
+        &txn,
+        &current,
+        &bylines,
+        policy::require_staff(actor).ok().map(|(id, _)| id),
+        state.config.revisions_keep,
+    )
+    .await?;
     if f.status.as_deref() == Some(PUBLISHED) && current.status != PUBLISHED && !may_publish(role) {
         return Err(AppError::Forbidden("contributors may not publish".into()));
     }

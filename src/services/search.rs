@@ -11,6 +11,7 @@
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter,
     Statement,
+    sea_query::ExprTrait,
     sea_query::{Alias, Expr, JoinType, Order, PostgresQueryBuilder, Query, SqliteQueryBuilder},
 };
 
@@ -185,6 +186,8 @@ pub async fn search(
     if slice.offset >= total || slice.limit == 0 {
         return Ok((Vec::new(), total));
     }
+    // Phase 1: rank, and keep one page of ids. Snippets are costly, so they
+    // are made in phase 2 for that page only, never for every match.
     let mut select = Query::select();
     select
         .expr_as(
@@ -195,27 +198,13 @@ pub async fn search(
         .cond_where(visible_to_public(at))
         .limit(slice.limit)
         .offset(slice.offset);
-    let marks = format!("StartSel={HIT_START}, StopSel={HIT_END}");
-    let statement = match backend {
+    let ranked = match backend {
         DatabaseBackend::Postgres => {
-            let tsq = query.tsquery();
             select
                 .expr_as(
                     Expr::cust_with_values(
-                        format!(
-                            "ts_headline('broadsheet_search', \"articles\".\"title\" || ' — ' || \
-                             coalesce(\"articles\".\"standfirst\" || ' — ', '') || \"articles\".\"body_text\", \
-                             to_tsquery('broadsheet_search', $1), \
-                             '{marks}, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \"')"
-                        ),
-                        [tsq.clone()],
-                    ),
-                    Alias::new("snippet"),
-                )
-                .expr_as(
-                    Expr::cust_with_values(
                         "ts_rank_cd(\"articles\".\"search_vector\", to_tsquery('broadsheet_search', $1))::float8",
-                        [tsq],
+                        [query.tsquery()],
                     ),
                     Alias::new("rank"),
                 )
@@ -232,12 +221,6 @@ pub async fn search(
                     Alias::new("article_fts"),
                     Expr::cust("article_fts.rowid = \"articles\".rowid"),
                 )
-                .expr_as(
-                    Expr::cust(format!(
-                        "snippet(article_fts, -1, '{HIT_START}', '{HIT_END}', ' … ', 24)"
-                    )),
-                    Alias::new("snippet"),
-                )
                 // bm25 is lower-is-better; negated so that higher is better everywhere.
                 .expr_as(
                     Expr::cust("-bm25(article_fts, 10.0, 4.0, 4.0, 1.0)"),
@@ -253,15 +236,80 @@ pub async fn search(
             Statement::from_sql_and_values(backend, sql, values)
         }
     };
-    let rows = db.query_all_raw(statement).await?;
-    let mut found: Vec<(String, String, f64)> = Vec::with_capacity(rows.len());
-    for row in rows {
-        found.push((
+    let mut ranks: Vec<(String, f64)> = Vec::new();
+    for row in db.query_all_raw(ranked).await? {
+        ranks.push((
             row.try_get::<String>("", "id")?,
-            row.try_get::<String>("", "snippet")?,
             row.try_get::<f64>("", "rank")?,
         ));
     }
+    if ranks.is_empty() {
+        return Ok((Vec::new(), total));
+    }
+
+    // Phase 2: snippets for this page.
+    let page_ids: Vec<String> = ranks.iter().map(|(id, _)| id.clone()).collect();
+    let mut select = Query::select();
+    select
+        .expr_as(
+            Expr::col((article::Entity, article::Column::Id)),
+            Alias::new("id"),
+        )
+        .from(article::Entity)
+        .and_where(Expr::col((article::Entity, article::Column::Id)).is_in(page_ids));
+    let marks = format!("StartSel={HIT_START}, StopSel={HIT_END}");
+    let snippets = match backend {
+        DatabaseBackend::Postgres => {
+            select.expr_as(
+                Expr::cust_with_values(
+                    format!(
+                        "ts_headline('broadsheet_search', \"articles\".\"title\" || ' — ' || \
+                         coalesce(\"articles\".\"standfirst\" || ' — ', '') || \"articles\".\"body_text\", \
+                         to_tsquery('broadsheet_search', $1), \
+                         '{marks}, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \"')"
+                    ),
+                    [query.tsquery()],
+                ),
+                Alias::new("snippet"),
+            );
+            let (sql, values) = select.build(PostgresQueryBuilder);
+            Statement::from_sql_and_values(backend, sql, values)
+        }
+        _ => {
+            select
+                .join(
+                    JoinType::InnerJoin,
+                    Alias::new("article_fts"),
+                    Expr::cust("article_fts.rowid = \"articles\".rowid"),
+                )
+                .expr_as(
+                    Expr::cust(format!(
+                        "snippet(article_fts, -1, '{HIT_START}', '{HIT_END}', ' … ', 24)"
+                    )),
+                    Alias::new("snippet"),
+                )
+                .and_where(Expr::cust_with_values(
+                    "article_fts MATCH ?",
+                    [query.fts5()],
+                ));
+            let (sql, values) = select.build(SqliteQueryBuilder);
+            Statement::from_sql_and_values(backend, sql, values)
+        }
+    };
+    let mut snippet_of: std::collections::HashMap<String, String> = Default::default();
+    for row in db.query_all_raw(snippets).await? {
+        snippet_of.insert(
+            row.try_get::<String>("", "id")?,
+            row.try_get::<String>("", "snippet")?,
+        );
+    }
+    let found: Vec<(String, String, f64)> = ranks
+        .into_iter()
+        .map(|(id, rank)| {
+            let snippet = snippet_of.remove(&id).unwrap_or_default();
+            (id, snippet, rank)
+        })
+        .collect();
     let ids: Vec<String> = found.iter().map(|(id, _, _)| id.clone()).collect();
     let models = article::Entity::find()
         .filter(article::Column::Id.is_in(ids))

@@ -344,9 +344,19 @@ pub async fn synthetic(
     }
     txn.commit().await?;
 
+    // Six in ten words from a small common list, the rest from ~4,000 made-up
+    // content words drawn with a skew (a few frequent, most rare), so that
+    // searches match some articles, not all.
     let words = |rng: &mut StdRng, n: usize| -> String {
         (0..n)
-            .map(|_| WORDS[rng.random_range(0..WORDS.len())])
+            .map(|_| {
+                if rng.random_bool(0.6) {
+                    WORDS[rng.random_range(0..WORDS.len())].to_string()
+                } else {
+                    let u: f64 = rng.random();
+                    content_word((u * u * u * 4096.0) as usize)
+                }
+            })
             .collect::<Vec<_>>()
             .join(" ")
     };
@@ -377,7 +387,7 @@ pub async fn synthetic(
                 .collect();
             topics.sort();
             topics.dedup();
-            let cross_post = n % 3 == 0;
+            let cross_post = n.is_multiple_of(3);
             // Spread over the last ~3 years, newest last.
             let published = at - chrono::Duration::minutes(((articles - n) * 17) as i64);
             let saved = articles::insert(
@@ -441,6 +451,20 @@ pub async fn synthetic(
         comments,
         slugs,
     })
+}
+
+/// The `k`th made-up content word: three syllables.
+fn content_word(k: usize) -> String {
+    const SYLLABLES: [&str; 16] = [
+        "ka", "lo", "mi", "ran", "tu", "sel", "vo", "dar", "ne", "pi", "gor", "za", "bel", "qu",
+        "fen", "os",
+    ];
+    format!(
+        "{}{}{}",
+        SYLLABLES[k % 16],
+        SYLLABLES[(k / 16) % 16],
+        SYLLABLES[(k / 256) % 16]
+    )
 }
 
 fn capitalise(s: &str) -> String {

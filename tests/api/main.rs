@@ -14,4 +14,5 @@ mod graphql;
 mod operations;
 mod preview;
 mod reliability;
+mod revisions;
 mod search;
