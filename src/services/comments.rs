@@ -70,15 +70,11 @@ async fn visible_article(
     db: &impl ConnectionTrait,
     id_or_slug: &str,
 ) -> Result<article::Model, AppError> {
-    article::Entity::find()
-        .filter(
-            Condition::any()
-                .add(article::Column::Id.eq(id_or_slug))
-                .add(article::Column::Slug.eq(id_or_slug)),
-        )
-        .filter(articles::visible_to_public(now()))
-        .one(db)
+    // Found by primary key or unique slug, then checked here: a visibility
+    // filter in the same query would lead SQLite to the status index instead.
+    articles::find_by_id_or_slug(db, id_or_slug)
         .await?
+        .filter(|a| a.status == articles::PUBLISHED && a.published_at.is_some_and(|p| p <= now()))
         .ok_or(AppError::NotFound {
             resource: "article",
         })

@@ -215,12 +215,18 @@ pub async fn search(
             Statement::from_sql_and_values(backend, sql, values)
         }
         _ => {
+            // FTS first (CROSS JOIN fixes SQLite's join order): otherwise the
+            // planner may walk every visible article and re-run the MATCH
+            // for each one.
             select
+                .from_clear()
+                .from(Alias::new("article_fts"))
                 .join(
-                    JoinType::InnerJoin,
-                    Alias::new("article_fts"),
-                    Expr::cust("article_fts.rowid = \"articles\".rowid"),
+                    JoinType::CrossJoin,
+                    article::Entity,
+                    Expr::cust("\"articles\".rowid = article_fts.rowid"),
                 )
+                .and_where(Expr::cust("\"articles\".rowid = article_fts.rowid"))
                 // bm25 is lower-is-better; negated so that higher is better everywhere.
                 .expr_as(
                     Expr::cust("-bm25(article_fts, 10.0, 4.0, 4.0, 1.0)"),

@@ -381,7 +381,8 @@ pub async fn synthetic(
             let mut byline: Vec<String> = (0..rng.random_range(1..=3))
                 .map(|_| authors[rng.random_range(0..authors.len())].clone())
                 .collect();
-            byline.dedup();
+            let mut seen = std::collections::HashSet::new();
+            byline.retain(|a| seen.insert(a.clone()));
             let mut topics: Vec<String> = (0..rng.random_range(1..=4))
                 .map(|_| tags[rng.random_range(0..tags.len())].clone())
                 .collect();
