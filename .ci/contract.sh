@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Contract tests against a real release server on a temporary SQLite database:
 # schemathesis over openapi.yaml (every operation, with a bearer token) and
-# graphql-core over schema.graphql plus an introspection round-trip.
-# Both tools come from PyPI into a throw-away virtualenv. Bounded: a few minutes.
+# graphql-core over schema.graphql plus an introspection round-trip, and
+# feedparser over the RSS and Atom feeds of the demo content. The tools come
+# from PyPI into a throw-away virtualenv. Bounded: a few minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,7 @@ trap cleanup EXIT
 
 echo "== contract: tools"
 python3 -m venv "$WORK/venv"
-"$WORK/venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5" "graphql-core==3.3.2"
+"$WORK/venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5" "graphql-core==3.3.2" "feedparser==6.0.11"
 
 echo "== contract: release server"
 cargo build --release --locked --quiet
@@ -43,3 +44,6 @@ echo "== contract: schemathesis (openapi.yaml)"
 
 echo "== contract: graphql-core (schema.graphql) and introspection round-trip"
 "$WORK/venv/bin/python" .ci/graphql_check.py schema.graphql "$BASE/graphql"
+
+echo "== contract: feedparser (/feeds/rss.xml, /feeds/atom.xml)"
+"$WORK/venv/bin/python" .ci/feed_check.py "$BASE"
