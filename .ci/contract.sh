@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Contract tests against a real release server on a temporary SQLite database:
 # schemathesis over openapi.yaml (every operation, with a bearer token) and
-# graphql-core over schema.graphql plus an introspection round-trip.
-# Both tools come from PyPI into a throw-away virtualenv. Bounded: a few minutes.
+# graphql-core over schema.graphql plus an introspection round-trip, and
+# feedparser over the RSS and Atom feeds of the demo content. The tools come
+# from PyPI into a throw-away virtualenv. Bounded: a few minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,7 @@ trap cleanup EXIT
 
 echo "== contract: tools"
 python3 -m venv "$WORK/venv"
-"$WORK/venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5" "graphql-core==3.3.2"
+"$WORK/venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5" "graphql-core==3.3.2" "feedparser==6.0.11"
 
 echo "== contract: release server"
 cargo build --release --locked --quiet
@@ -34,6 +35,10 @@ curl -fsS "$BASE/readyz" >/dev/null || { cat "$WORK/server.log"; echo "the serve
 ./target/release/broadsheet seed --demo >/dev/null
 TOKEN="$(curl -fsS "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
   -d '{"email":"admin@example.org","password":"contract-admin-password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+
+# Before schemathesis, whose staff calls edit and delete the demo content.
+echo "== contract: feedparser (/feeds/rss.xml, /feeds/atom.xml)"
+"$WORK/venv/bin/python" .ci/feed_check.py "$BASE"
 
 echo "== contract: schemathesis (openapi.yaml)"
 (cd "$WORK" && "$WORK/venv/bin/schemathesis" run "$OLDPWD/openapi.yaml" --url "$BASE" \

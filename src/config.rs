@@ -117,6 +117,8 @@ pub struct Config {
     pub response_cache_mb: u32,
     /// `BROADSHEET_REVISIONS_KEEP`: revisions kept per article (default 50).
     pub revisions_keep: u32,
+    /// `BROADSHEET_FEED_SIZE`: articles in each RSS/Atom feed (default 20, at most 100).
+    pub feed_size: u32,
 }
 
 /// Comment moderation policy (API.md `COMMENT_MODERATION`).
@@ -184,11 +186,13 @@ struct RawConfig {
     metrics_token: Option<String>,
     response_cache_mb: Option<toml::Value>,
     revisions_keep: Option<toml::Value>,
+    feed_size: Option<toml::Value>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://broadsheet.db?mode=rwc";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_SITE_URL: &str = "http://localhost:8080";
+pub const DEFAULT_FEED_SIZE: u32 = 20;
 
 impl Config {
     /// A configuration with defaults for everything but the database; used by tests
@@ -230,6 +234,7 @@ impl Config {
             metrics_token: None,
             response_cache_mb: 64,
             revisions_keep: 50,
+            feed_size: DEFAULT_FEED_SIZE,
         }
     }
 
@@ -482,7 +487,7 @@ impl Config {
                 }
             };
         }
-        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 10] = [
+        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 11] = [
             (
                 "BROADSHEET_COMMENT_RATE_PER_MINUTE",
                 raw.comment_rate_per_minute,
@@ -552,6 +557,13 @@ impl Config {
                 &mut cfg.db_acquire_timeout_secs,
                 1,
                 600,
+            ),
+            (
+                "BROADSHEET_FEED_SIZE",
+                raw.feed_size,
+                &mut cfg.feed_size,
+                1,
+                crate::domain::pagination::MAX_PER_PAGE as u32,
             ),
         ];
         for (key, file_value, slot, min, max) in counts {
@@ -721,6 +733,8 @@ mod tests {
             ("BROADSHEET_COMMENT_MODERATION", "sometimes"),
             ("BROADSHEET_COMMENT_RATE_PER_MINUTE", "-1"),
             ("BROADSHEET_COMMENT_MAX_DEPTH", "0"),
+            ("BROADSHEET_FEED_SIZE", "0"),
+            ("BROADSHEET_FEED_SIZE", "101"),
             ("BROADSHEET_CORS_ORIGINS", "example.org"),
             ("BROADSHEET_CORS_ORIGINS", "https://example.org/path"),
         ] {

@@ -4,7 +4,8 @@
 //! `Authorization` header, and to GraphQL queries posted without one
 //! (mutations never), keyed by method, URI and, for GraphQL, a hash of the
 //! body. A hit answers `304` itself when `If-None-Match` matches, without
-//! touching the database.
+//! touching the database; a request revalidating by `If-Modified-Since`
+//! alone is left to the handler (only feeds trust their `Last-Modified`).
 //!
 //! Why it is never stale:
 //! - every entry carries the *generation* it was computed in, and any write
@@ -341,7 +342,13 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         }
         Kind::Cacheable(key) => {
             cache.follow_the_clock(&state.db).await;
-            if let Some(entry) = cache.get(&key) {
+            // The cache answers `If-None-Match` itself. A request that
+            // revalidates by date alone goes to the handler, which alone knows
+            // whether its `Last-Modified` covers everything in the body (feeds
+            // answer 304 to it; JSON reads do not).
+            let by_date_only = request.headers().contains_key(header::IF_MODIFIED_SINCE)
+                && !request.headers().contains_key(header::IF_NONE_MATCH);
+            if !by_date_only && let Some(entry) = cache.get(&key) {
                 state.metrics.cache_hits.inc();
                 return answer(&entry, request.headers(), method == Method::HEAD);
             }

@@ -108,6 +108,64 @@ pub fn json_response<T: Serialize>(
     resp
 }
 
+/// Whether `If-Modified-Since` shows the client's copy is current: its date
+/// is at or after `last_modified` (compared in whole seconds, as HTTP dates
+/// are). Ignored when the request has `If-None-Match`, which takes precedence
+/// (RFC 9110 §13.1.3), or when the date does not parse.
+pub fn not_modified_since(request: &HeaderMap, last_modified: DateTime<Utc>) -> bool {
+    if request.contains_key(header::IF_NONE_MATCH) {
+        return false;
+    }
+    let Some(since) = request
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
+    else {
+        return false;
+    };
+    let since: DateTime<Utc> = since.into();
+    last_modified.timestamp() <= since.timestamp()
+}
+
+/// A public, non-JSON representation (feeds): strong `ETag` over the exact
+/// bytes, `Last-Modified` when known, `Cache-Control: public` with `max_age`;
+/// 304 for a matching `If-None-Match`, or — without one — for an
+/// `If-Modified-Since` at or after `Last-Modified`. The same bytes go to
+/// every caller, token or not, so nothing varies on `Authorization`.
+pub fn bytes_response(
+    request: &HeaderMap,
+    content_type: &'static str,
+    bytes: Vec<u8>,
+    last_modified: Option<DateTime<Utc>>,
+    max_age: u32,
+) -> Response {
+    let etag = etag_of(&bytes);
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        headers.insert(header::CACHE_CONTROL, v);
+    }
+    if let Some(t) = last_modified
+        && let Ok(v) = HeaderValue::from_str(&http_date(t))
+    {
+        headers.insert(header::LAST_MODIFIED, v);
+    }
+    let fresh =
+        none_match(request, &etag) || last_modified.is_some_and(|t| not_modified_since(request, t));
+    let mut resp = if fresh {
+        let mut resp = Response::new(Body::empty());
+        *resp.status_mut() = StatusCode::NOT_MODIFIED;
+        resp
+    } else {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        Response::new(Body::from(bytes))
+    };
+    *resp.headers_mut() = headers;
+    resp
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +181,36 @@ mod tests {
         assert!(!none_match(&h, "\"c\""));
         h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
         assert!(none_match(&h, "\"c\""));
+    }
+
+    #[test]
+    fn if_modified_since_compares_whole_seconds_and_yields_to_if_none_match() {
+        let t = DateTime::from_timestamp(784_111_777, 500_000_000).unwrap();
+        let mut h = HeaderMap::new();
+        assert!(!not_modified_since(&h, t));
+        h.insert(
+            header::IF_MODIFIED_SINCE,
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        assert!(not_modified_since(&h, t));
+        assert!(!not_modified_since(&h, t + chrono::Duration::seconds(1)));
+        // The obsolete formats recipients must still accept (RFC 9110 §5.6.7).
+        h.insert(
+            header::IF_MODIFIED_SINCE,
+            HeaderValue::from_static("Sunday, 06-Nov-94 08:49:37 GMT"),
+        );
+        assert!(not_modified_since(&h, t));
+        h.insert(
+            header::IF_MODIFIED_SINCE,
+            HeaderValue::from_static("yesterday"),
+        );
+        assert!(!not_modified_since(&h, t));
+        h.insert(
+            header::IF_MODIFIED_SINCE,
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"other\""));
+        assert!(!not_modified_since(&h, t));
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The REST transport: `/api/v1/...` JSON routes, `/healthz`, `/readyz` and
-//! `/openapi.yaml`. Handlers translate; the service layer decides.
+//! The REST transport: `/api/v1/...` JSON routes, `/feeds/...` (RSS and
+//! Atom), `/healthz`, `/readyz` and `/openapi.yaml`. Handlers translate; the
+//! service layer decides.
 
 pub mod articles;
 pub mod auth;
@@ -8,6 +9,7 @@ pub mod comments;
 pub mod docs;
 pub mod dto;
 pub mod extract;
+pub mod feeds;
 pub mod health;
 pub mod openapi;
 pub mod problem;
@@ -38,6 +40,14 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.yaml", get(openapi::serve_yaml))
         .route("/openapi.json", get(openapi::serve_json))
         .route("/docs", get(docs::docs))
+        .route("/feeds/rss.xml", get(feeds::rss_feed))
+        .route("/feeds/atom.xml", get(feeds::atom_feed))
+        .route("/feeds/authors/{id}/rss.xml", get(feeds::author_rss_feed))
+        .route("/feeds/authors/{id}/atom.xml", get(feeds::author_atom_feed))
+        .route("/feeds/sources/{id}/rss.xml", get(feeds::source_rss_feed))
+        .route("/feeds/sources/{id}/atom.xml", get(feeds::source_atom_feed))
+        .route("/feeds/tags/{id}/rss.xml", get(feeds::tag_rss_feed))
+        .route("/feeds/tags/{id}/atom.xml", get(feeds::tag_atom_feed))
         .route(
             "/api/v1/articles",
             get(articles::list_articles).post(articles::create_article),

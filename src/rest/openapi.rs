@@ -10,7 +10,9 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::rest::{articles, auth, comments, dto, health, problem, revisions, taxonomy, users};
+use crate::rest::{
+    articles, auth, comments, dto, feeds, health, problem, revisions, taxonomy, users,
+};
 
 /// Declares the `bearer` security scheme used by staff operations.
 struct BearerAuth;
@@ -119,6 +121,8 @@ Errors are `application/problem+json` with a stable `code`.",
         auth::login, auth::refresh, auth::logout,
         users::list_users, users::create_user, users::get_me, users::change_password,
         users::get_user, users::update_user, users::delete_user,
+        feeds::rss_feed, feeds::atom_feed, feeds::author_rss_feed, feeds::author_atom_feed,
+        feeds::source_rss_feed, feeds::source_atom_feed, feeds::tag_rss_feed, feeds::tag_atom_feed,
     ),
     components(schemas(
         problem::Problem, crate::error::FieldError, dto::ArticleDto, dto::AuthorDto,
@@ -140,6 +144,7 @@ Errors are `application/problem+json` with a stable `code`.",
         (name = "tags", description = "Topic labels"),
         (name = "auth", description = "Login, token refresh and logout"),
         (name = "users", description = "Accounts (admin), and the signed-in user"),
+        (name = "feeds", description = "RSS 2.0 and Atom 1.0 feeds of the latest visible articles"),
         (name = "operations", description = "Health checks and Prometheus metrics"),
     )
 )]

@@ -628,8 +628,13 @@ async fn approved_comment_counts(
 pub fn canonical_url(site_url: &str, a: &article::Model) -> String {
     match &a.original_url {
         Some(url) if !url.is_empty() => url.clone(),
-        _ => format!("{site_url}/articles/{}", a.slug),
+        _ => local_url(site_url, a),
     }
+}
+
+/// The article's own URL on the site, cross-post or not (feeds link here).
+pub fn local_url(site_url: &str, a: &article::Model) -> String {
+    format!("{site_url}/articles/{}", a.slug)
 }
 
 // ---------------------------------------------------------------- reading one

@@ -6,6 +6,7 @@
 pub mod articles;
 pub mod auth;
 pub mod comments;
+pub mod feeds;
 pub mod revisions;
 pub mod search;
 pub mod seed;

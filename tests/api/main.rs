@@ -10,6 +10,7 @@ mod cli;
 mod comments;
 mod content;
 mod contract;
+mod feeds;
 mod graphql;
 mod operations;
 mod preview;
