@@ -192,7 +192,7 @@ row "REST comments of an article" "$(run_wrk "$BASE/api/v1/articles/$SLUG/commen
 row "GraphQL front page" "$(BENCH_BODY="$FRONT" run_wrk "$BASE/graphql" post.lua)"
 row "GraphQL article + 50 comments" "$(BENCH_BODY="$PAGE" run_wrk "$BASE/graphql" post.lua)"
 row "cold-read mix (random slugs)" "$(run_wrk "$BASE" mix.lua)"
-row "search (random words, pages 1-3)" "$(run_wrk "$BASE" search.lua)"
+row "search (words from random titles)" "$(run_wrk "$BASE" search.lua)"
 TOKEN=$(curl -fs "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
   -d "{\"email\":\"$BROADSHEET_ADMIN_EMAIL\",\"password\":\"$BROADSHEET_ADMIN_PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 count_comments() { curl -fs "$BASE/api/v1/comments/counts" -H "authorization: Bearer $TOKEN" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(v for v in d.values() if isinstance(v, int)))'; }

@@ -101,17 +101,89 @@ where
     Err(AppError::Conflict(format!("no free slug near {base:?}")))
 }
 
-/// Begin a transaction that will write. On SQLite it takes the write lock at
-/// once (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout
-/// instead of failing to upgrade a read lock midway.
-pub async fn write_txn(
-    db: &sea_orm::DatabaseConnection,
-) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+/// A transaction that will write (see [`write_txn`]). Use it like any
+/// connection; [`WriteTxn::commit`] ends it. Dropped uncommitted, it rolls back.
+pub struct WriteTxn {
+    // Field order matters: the transaction ends before the queue moves on.
+    txn: sea_orm::DatabaseTransaction,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
+        let WriteTxn { txn, _turn } = self;
+        txn.commit().await
+        // `_turn` is released here, after COMMIT.
+    }
+}
+
+#[sea_orm::prelude::async_trait::async_trait]
+impl sea_orm::ConnectionTrait for WriteTxn {
+    fn get_database_backend(&self) -> sea_orm::DbBackend {
+        self.txn.get_database_backend()
+    }
+    async fn execute_raw(
+        &self,
+        stmt: sea_orm::Statement,
+    ) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
+        self.txn.execute_raw(stmt).await
+    }
+    async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+    async fn query_one_raw(
+        &self,
+        stmt: sea_orm::Statement,
+    ) -> Result<Option<sea_orm::QueryResult>, sea_orm::DbErr> {
+        self.txn.query_one_raw(stmt).await
+    }
+    async fn query_all_raw(
+        &self,
+        stmt: sea_orm::Statement,
+    ) -> Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
+        self.txn.query_all_raw(stmt).await
+    }
+    fn support_returning(&self) -> bool {
+        self.txn.support_returning()
+    }
+}
+
+/// One queue of writers per SQLite pool (keyed by its shared options).
+fn sqlite_writer_queue(db: &sea_orm::DatabaseConnection) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    use std::{
+        collections::HashMap,
+        sync::{Arc, LazyLock, Mutex},
+    };
+    static QUEUES: LazyLock<Mutex<HashMap<usize, Arc<tokio::sync::Mutex<()>>>>> =
+        LazyLock::new(Default::default);
+    let key = Arc::as_ptr(&db.get_sqlite_connection_pool().connect_options()) as usize;
+    QUEUES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key)
+        .or_default()
+        .clone()
+}
+
+/// Begin a transaction that will write. On SQLite, writers of this process
+/// first queue in memory, one at a time (waiting on SQLite's busy handler
+/// instead would sleep 1–100 ms per retry and collapse under load), then take
+/// the write lock at once (`BEGIN IMMEDIATE`), so a transaction never fails
+/// to upgrade a read lock midway; other processes are still waited for by
+/// the busy timeout.
+pub async fn write_txn(db: &sea_orm::DatabaseConnection) -> Result<WriteTxn, sea_orm::DbErr> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
     let sqlite = db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: sqlite.then_some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
+    let turn = if sqlite {
+        Some(sqlite_writer_queue(db).lock_owned().await)
+    } else {
+        None
+    };
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: sqlite.then_some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    Ok(WriteTxn { txn, _turn: turn })
 }
