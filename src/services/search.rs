@@ -198,7 +198,7 @@ pub async fn search(
         .cond_where(visible_to_public(at))
         .limit(slice.limit)
         .offset(slice.offset);
-    let ranked = match backend {
+    let ranks: Vec<(String, f64)> = match backend {
         DatabaseBackend::Postgres => {
             select
                 .expr_as(
@@ -212,43 +212,89 @@ pub async fn search(
                 .order_by_expr(Expr::cust("\"rank\""), Order::Desc)
                 .order_by((article::Entity, article::Column::PublishedAt), Order::Desc);
             let (sql, values) = select.build(PostgresQueryBuilder);
-            Statement::from_sql_and_values(backend, sql, values)
+            let mut ranks: Vec<(String, f64)> = Vec::new();
+            for row in db
+                .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+                .await?
+            {
+                ranks.push((
+                    row.try_get::<String>("", "id")?,
+                    row.try_get::<f64>("", "rank")?,
+                ));
+            }
+            ranks
         }
         _ => {
-            // FTS first (CROSS JOIN fixes SQLite's join order): otherwise the
-            // planner may walk every visible article and re-run the MATCH
-            // for each one.
-            select
-                .from_clear()
-                .from(Alias::new("article_fts"))
-                .join(
-                    JoinType::CrossJoin,
-                    article::Entity,
-                    Expr::cust("\"articles\".rowid = article_fts.rowid"),
-                )
-                .and_where(Expr::cust("\"articles\".rowid = article_fts.rowid"))
+            // Ranked inside the FTS index; visibility through the covering
+            // (status, published_at) index, never by reading article rows
+            // (their large text columns make each row read costly).
+            let visible = Query::select()
+                .expr(Expr::cust("\"articles\".rowid"))
+                .from(article::Entity)
+                .cond_where(visible_to_public(at))
+                .to_owned();
+            let mut fts = Query::select();
+            fts.expr_as(Expr::cust("article_fts.rowid"), Alias::new("rid"))
                 // bm25 is lower-is-better; negated so that higher is better everywhere.
                 .expr_as(
                     Expr::cust("-bm25(article_fts, 10.0, 4.0, 4.0, 1.0)"),
                     Alias::new("rank"),
                 )
+                .from(Alias::new("article_fts"))
                 .and_where(Expr::cust_with_values(
                     "article_fts MATCH ?",
                     [query.fts5()],
                 ))
+                // `+` keeps SQLite from handing the IN list to FTS5 as a
+                // rowid constraint (which re-runs MATCH once per rowid).
+                .and_where(Expr::cust("+article_fts.rowid").in_subquery(visible))
                 .order_by_expr(Expr::cust("\"rank\""), Order::Desc)
-                .order_by((article::Entity, article::Column::PublishedAt), Order::Desc);
-            let (sql, values) = select.build(SqliteQueryBuilder);
-            Statement::from_sql_and_values(backend, sql, values)
+                .order_by_expr(Expr::cust("article_fts.rowid"), Order::Desc)
+                .limit(slice.limit)
+                .offset(slice.offset);
+            let (sql, values) = fts.build(SqliteQueryBuilder);
+            let mut ranked: Vec<(i64, f64)> = Vec::new();
+            for row in db
+                .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+                .await?
+            {
+                ranked.push((
+                    row.try_get::<i64>("", "rid")?,
+                    row.try_get::<f64>("", "rank")?,
+                ));
+            }
+            if ranked.is_empty() {
+                return Ok((Vec::new(), total));
+            }
+            let ids = Query::select()
+                .expr_as(Expr::cust("\"articles\".rowid"), Alias::new("rid"))
+                .expr_as(
+                    Expr::col((article::Entity, article::Column::Id)),
+                    Alias::new("id"),
+                )
+                .from(article::Entity)
+                .and_where(
+                    Expr::cust("\"articles\".rowid")
+                        .is_in(ranked.iter().map(|(rid, _)| *rid).collect::<Vec<_>>()),
+                )
+                .to_owned();
+            let (sql, values) = ids.build(SqliteQueryBuilder);
+            let mut id_of: std::collections::HashMap<i64, String> = Default::default();
+            for row in db
+                .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+                .await?
+            {
+                id_of.insert(
+                    row.try_get::<i64>("", "rid")?,
+                    row.try_get::<String>("", "id")?,
+                );
+            }
+            ranked
+                .into_iter()
+                .filter_map(|(rid, rank)| id_of.remove(&rid).map(|id| (id, rank)))
+                .collect()
         }
     };
-    let mut ranks: Vec<(String, f64)> = Vec::new();
-    for row in db.query_all_raw(ranked).await? {
-        ranks.push((
-            row.try_get::<String>("", "id")?,
-            row.try_get::<f64>("", "rank")?,
-        ));
-    }
     if ranks.is_empty() {
         return Ok((Vec::new(), total));
     }
