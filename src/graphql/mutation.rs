@@ -351,11 +351,13 @@ impl MutationRoot {
         ttl: Option<i32>,
     ) -> async_graphql::Result<PreviewToken> {
         let (state, _) = parts(ctx)?;
-        let (token, expires_at) =
-            articles::preview_token(state, actor(ctx), &article_id, ttl.map(i64::from))
-                .await
-                .gql()?;
-        Ok(PreviewToken { token, expires_at })
+        let grant = articles::preview_token(state, actor(ctx), &article_id, ttl.map(i64::from))
+            .await
+            .gql()?;
+        Ok(PreviewToken {
+            token: grant.token,
+            expires_at: grant.expires_at,
+        })
     }
 
     /// Publish now, or at `at` (a future instant schedules it).

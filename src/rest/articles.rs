@@ -503,14 +503,15 @@ pub async fn create_preview_token(
     } else {
         crate::rest::extract::parse_json(&body)?
     };
-    let (token, expires_at) =
-        articles::preview_token(&state, &ctx.actor, &id, request.ttl_seconds).await?;
-    let article_id = state.keys.verify_preview(&token)?;
+    let grant = articles::preview_token(&state, &ctx.actor, &id, request.ttl_seconds).await?;
     let body = PreviewToken {
-        path: format!("/api/v1/articles/{article_id}?preview={token}"),
-        article_id,
-        token,
-        expires_at,
+        path: format!(
+            "/api/v1/articles/{}?preview={}",
+            grant.article_id, grant.token
+        ),
+        article_id: grant.article_id,
+        token: grant.token,
+        expires_at: grant.expires_at,
     };
     let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
     crate::rest::private_no_store(response.headers_mut());

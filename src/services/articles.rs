@@ -654,14 +654,7 @@ pub async fn get(state: &AppState, actor: &Actor, id_or_slug: &str) -> Result<Fo
     let not_found = || AppError::NotFound {
         resource: "article",
     };
-    let found = article::Entity::find()
-        .filter(
-            Condition::any()
-                .add(article::Column::Id.eq(id_or_slug))
-                .add(article::Column::Slug.eq(id_or_slug)),
-        )
-        .one(db)
-        .await?;
+    let found = find_by_id_or_slug(db, id_or_slug).await?;
     let Some(a) = found else {
         let old = article_slug::Entity::find_by_id(id_or_slug.to_string())
             .one(db)
@@ -706,7 +699,7 @@ pub async fn preview_token(
     actor: &Actor,
     id_or_slug: &str,
     ttl_secs: Option<i64>,
-) -> Result<(String, DateTime<Utc>), AppError> {
+) -> Result<PreviewGrant, AppError> {
     let (_, role) = policy::require_staff(actor)?;
     let ttl = ttl_secs.unwrap_or(PREVIEW_TTL_DEFAULT);
     if !(60..=PREVIEW_TTL_MAX).contains(&ttl) {
@@ -718,21 +711,26 @@ pub async fn preview_token(
     let not_found = || AppError::NotFound {
         resource: "article",
     };
-    let a = article::Entity::find()
-        .filter(
-            Condition::any()
-                .add(article::Column::Id.eq(id_or_slug))
-                .add(article::Column::Slug.eq(id_or_slug)),
-        )
-        .one(&state.db)
+    let a = find_by_id_or_slug(&state.db, id_or_slug)
         .await?
         .ok_or_else(not_found)?;
     let bylines = byline_ids(&state.db, &a.id).await?;
     if !may_see_unpublished(actor, &bylines) && !matches!(role, Role::Admin | Role::Editor) {
         return Err(not_found());
     }
-    let token = state.keys.issue_preview(&a.id, ttl)?;
-    Ok((token, now() + chrono::Duration::seconds(ttl)))
+    Ok(PreviewGrant {
+        token: state.keys.issue_preview(&a.id, ttl)?,
+        expires_at: now() + chrono::Duration::seconds(ttl),
+        article_id: a.id,
+    })
+}
+
+/// A minted preview token, and the article it reads.
+#[derive(Debug, Clone)]
+pub struct PreviewGrant {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub article_id: String,
 }
 
 /// Read an article with a preview token: exactly the article it names, in
