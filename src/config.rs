@@ -119,6 +119,19 @@ pub struct Config {
     pub revisions_keep: u32,
     /// `BROADSHEET_FEED_SIZE`: articles in each RSS/Atom feed (default 20, at most 100).
     pub feed_size: u32,
+    /// `BROADSHEET_WEBHOOK_WORKER`: deliver webhooks from this instance (default true).
+    pub webhook_worker: bool,
+    /// `BROADSHEET_WEBHOOK_ALLOW_PRIVATE`: allow webhook URLs on private, loopback and
+    /// link-local addresses (default false: refused, against SSRF).
+    pub webhook_allow_private: bool,
+    /// `BROADSHEET_WEBHOOK_TIMEOUT`: seconds a receiver gets to answer (default 10).
+    pub webhook_timeout_secs: u32,
+    /// `BROADSHEET_WEBHOOK_RETRY_BASE_MS`: first retry delay, doubled each time up to an hour (default 10000).
+    pub webhook_retry_base_ms: u32,
+    /// `BROADSHEET_WEBHOOK_RETRY_WINDOW`: seconds after an event that retries stop (default 86400).
+    pub webhook_retry_window_secs: u32,
+    /// `BROADSHEET_WEBHOOK_POLL_MS`: how often the worker looks for due deliveries (default 1000).
+    pub webhook_poll_ms: u32,
 }
 
 /// Comment moderation policy (API.md `COMMENT_MODERATION`).
@@ -187,6 +200,12 @@ struct RawConfig {
     response_cache_mb: Option<toml::Value>,
     revisions_keep: Option<toml::Value>,
     feed_size: Option<toml::Value>,
+    webhook_worker: Option<toml::Value>,
+    webhook_allow_private: Option<toml::Value>,
+    webhook_timeout: Option<toml::Value>,
+    webhook_retry_base_ms: Option<toml::Value>,
+    webhook_retry_window: Option<toml::Value>,
+    webhook_poll_ms: Option<toml::Value>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://broadsheet.db?mode=rwc";
@@ -235,6 +254,12 @@ impl Config {
             response_cache_mb: 64,
             revisions_keep: 50,
             feed_size: DEFAULT_FEED_SIZE,
+            webhook_worker: true,
+            webhook_allow_private: false,
+            webhook_timeout_secs: 10,
+            webhook_retry_base_ms: 10_000,
+            webhook_retry_window_secs: 86_400,
+            webhook_poll_ms: 1_000,
         }
     }
 
@@ -355,6 +380,23 @@ impl Config {
                     ));
                 }
             };
+        }
+        for (key, file_value, slot) in [
+            (
+                "BROADSHEET_WEBHOOK_WORKER",
+                raw.webhook_worker,
+                &mut cfg.webhook_worker,
+            ),
+            (
+                "BROADSHEET_WEBHOOK_ALLOW_PRIVATE",
+                raw.webhook_allow_private,
+                &mut cfg.webhook_allow_private,
+            ),
+        ] {
+            if let Some(v) = env(key).or(toml_scalar(file_value)) {
+                *slot = parse_bool(&v)
+                    .ok_or_else(|| bad(key, format!("{v:?} is not true or false")))?;
+            }
         }
         if let Some(v) = env("BROADSHEET_MIGRATE_ON_START").or(toml_scalar(raw.migrate_on_start)) {
             cfg.migrate_on_start = parse_bool(&v).ok_or_else(|| {
@@ -487,7 +529,7 @@ impl Config {
                 }
             };
         }
-        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 11] = [
+        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 15] = [
             (
                 "BROADSHEET_COMMENT_RATE_PER_MINUTE",
                 raw.comment_rate_per_minute,
@@ -557,6 +599,34 @@ impl Config {
                 &mut cfg.db_acquire_timeout_secs,
                 1,
                 600,
+            ),
+            (
+                "BROADSHEET_WEBHOOK_TIMEOUT",
+                raw.webhook_timeout,
+                &mut cfg.webhook_timeout_secs,
+                1,
+                300,
+            ),
+            (
+                "BROADSHEET_WEBHOOK_RETRY_BASE_MS",
+                raw.webhook_retry_base_ms,
+                &mut cfg.webhook_retry_base_ms,
+                10,
+                3_600_000,
+            ),
+            (
+                "BROADSHEET_WEBHOOK_RETRY_WINDOW",
+                raw.webhook_retry_window,
+                &mut cfg.webhook_retry_window_secs,
+                0,
+                30 * 86_400,
+            ),
+            (
+                "BROADSHEET_WEBHOOK_POLL_MS",
+                raw.webhook_poll_ms,
+                &mut cfg.webhook_poll_ms,
+                10,
+                600_000,
             ),
             (
                 "BROADSHEET_FEED_SIZE",

@@ -141,6 +141,11 @@ impl Application {
         // In-flight requests get BROADSHEET_SHUTDOWN_TIMEOUT to finish once
         // the signal came; after that they are cut off and the pool closed.
         let grace = std::time::Duration::from_secs(state.config.shutdown_timeout_secs.into());
+        let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+        let worker = state
+            .config
+            .webhook_worker
+            .then(|| services::webhooks::spawn_worker(state.clone(), worker_stopped));
         let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
         let server = axum::serve(
             listener,
@@ -162,6 +167,16 @@ impl Application {
             () = deadline => tracing::warn!(
                 "in-flight requests did not finish within BROADSHEET_SHUTDOWN_TIMEOUT; cutting them off"
             ),
+        }
+        // The worker finishes the deliveries in flight (each bounded by
+        // BROADSHEET_WEBHOOK_TIMEOUT) and claims no more.
+        let _ = stop_worker.send(true);
+        if let Some(worker) = worker {
+            let limit =
+                std::time::Duration::from_secs(u64::from(state.config.webhook_timeout_secs) + 5);
+            if tokio::time::timeout(limit, worker).await.is_err() {
+                tracing::warn!("the webhook worker did not stop in time");
+            }
         }
         let _ = state.db.close().await;
         Ok(())

@@ -41,6 +41,13 @@ struct HttpLabels {
     status: u16,
 }
 
+/// Webhook attempts by what became of the delivery.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    /// `succeeded`, `pending` (will retry), `failed` (gave up) or `cancelled`.
+    pub outcome: String,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabels {
     operation: String,
@@ -63,6 +70,8 @@ pub struct Metrics {
     /// Response cache hits and misses (`response_cache`).
     pub cache_hits: Counter,
     pub cache_misses: Counter,
+    /// Webhook delivery attempts, by outcome.
+    pub webhook_deliveries: Family<WebhookLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -138,7 +147,14 @@ impl Metrics {
             "Cacheable anonymous reads that had to be computed",
             cache_misses.clone(),
         );
+        let webhook_deliveries = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts, by outcome (succeeded, pending = will retry, failed = gave up, cancelled)",
+            webhook_deliveries.clone(),
+        );
         Metrics {
+            webhook_deliveries,
             cache_hits,
             cache_misses,
             registry,

@@ -293,7 +293,9 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let uri = request.uri().to_string();
     let graphql_post = method == Method::POST && path == "/graphql";
 
-    let (request, kind) = if path.starts_with("/api/v1/auth/") || path.starts_with("/api/v1/users")
+    let (request, kind) = if path.starts_with("/api/v1/auth/")
+        || path.starts_with("/api/v1/users")
+        || path.starts_with("/api/v1/webhooks")
     {
         // Sessions and accounts: nothing readers see changes.
         (request, Kind::Bypass)

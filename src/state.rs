@@ -16,6 +16,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Anonymous read responses (`response_cache`).
     pub response_cache: Arc<crate::response_cache::ResponseCache>,
+    /// Wakes this instance's webhook worker after a write queued deliveries.
+    pub webhook_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -29,6 +31,7 @@ impl AppState {
             db.get_database_backend(),
         ));
         AppState {
+            webhook_wake: Arc::new(tokio::sync::Notify::new()),
             response_cache,
             db,
             limits: Arc::new(Limits::from_config(&config)),

@@ -12,3 +12,7 @@ pub mod refresh_token;
 pub mod source;
 pub mod tag;
 pub mod user;
+pub mod webhook;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_event;

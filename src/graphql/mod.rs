@@ -7,6 +7,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod types;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 

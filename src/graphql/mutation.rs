@@ -239,6 +239,56 @@ impl MutationRoot {
             .gql()
     }
 
+    /// Register a webhook endpoint (admin); the answer carries its `secret` once.
+    async fn create_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: crate::graphql::webhooks::WebhookInput,
+    ) -> async_graphql::Result<crate::graphql::webhooks::Webhook> {
+        let (state, _) = parts(ctx)?;
+        crate::services::webhooks::create(state, actor(ctx), input.into())
+            .await
+            .map(crate::graphql::webhooks::Webhook)
+            .gql()
+    }
+
+    /// Change a webhook endpoint (admin).
+    async fn update_webhook(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: crate::graphql::webhooks::WebhookInput,
+    ) -> async_graphql::Result<crate::graphql::webhooks::Webhook> {
+        let (state, _) = parts(ctx)?;
+        crate::services::webhooks::update(state, actor(ctx), &id, input.into())
+            .await
+            .map(crate::graphql::webhooks::Webhook)
+            .gql()
+    }
+
+    /// Delete a webhook endpoint and its delivery records (admin). Always true.
+    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let (state, _) = parts(ctx)?;
+        crate::services::webhooks::delete(state, actor(ctx), &id)
+            .await
+            .map(|_| true)
+            .gql()
+    }
+
+    /// Send a delivery's event again, as a new delivery due now (admin).
+    async fn redeliver_webhook_delivery(
+        &self,
+        ctx: &Context<'_>,
+        webhook_id: ID,
+        delivery_id: ID,
+    ) -> async_graphql::Result<crate::graphql::webhooks::WebhookDelivery> {
+        let (state, _) = parts(ctx)?;
+        crate::services::webhooks::redeliver(state, actor(ctx), &webhook_id, &delivery_id)
+            .await
+            .map(crate::graphql::webhooks::WebhookDelivery)
+            .gql()
+    }
+
     /// Create an account (admin).
     async fn create_user(
         &self,

@@ -317,6 +317,35 @@ impl QueryRoot {
         users::get(state, &actor, &id).await.map(User).gql()
     }
 
+    /// Every webhook endpoint (admin).
+    async fn webhooks(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::graphql::webhooks::Webhook>> {
+        let (state, actor) = ctx_parts(ctx)?;
+        crate::services::webhooks::list(state, &actor)
+            .await
+            .map(|l| {
+                l.into_iter()
+                    .map(crate::graphql::webhooks::Webhook)
+                    .collect()
+            })
+            .gql()
+    }
+
+    /// One webhook endpoint (admin); `NOT_FOUND` when there is none.
+    async fn webhook(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<crate::graphql::webhooks::Webhook> {
+        let (state, actor) = ctx_parts(ctx)?;
+        crate::services::webhooks::get(state, &actor, &id)
+            .await
+            .map(crate::graphql::webhooks::Webhook)
+            .gql()
+    }
+
     /// All accounts, oldest first (admin). `first` at most 100.
     #[graphql(complexity = "first.unwrap_or(50).clamp(0, 100) as usize * child_complexity + 1")]
     async fn users(

@@ -16,6 +16,7 @@ pub mod problem;
 pub mod revisions;
 pub mod taxonomy;
 pub mod users;
+pub mod webhooks;
 
 use axum::{
     Router,
@@ -143,6 +144,28 @@ pub fn router() -> Router<AppState> {
             get(users::get_user)
                 .patch(users::update_user)
                 .delete(users::delete_user),
+        )
+        .route(
+            "/api/v1/webhooks",
+            get(webhooks::list_webhooks).post(webhooks::create_webhook),
+        )
+        .route(
+            "/api/v1/webhooks/{id}",
+            get(webhooks::get_webhook)
+                .patch(webhooks::update_webhook)
+                .delete(webhooks::delete_webhook),
+        )
+        .route(
+            "/api/v1/webhooks/{id}/deliveries",
+            get(webhooks::list_deliveries),
+        )
+        .route(
+            "/api/v1/webhooks/{id}/deliveries/{delivery_id}",
+            get(webhooks::get_delivery),
+        )
+        .route(
+            "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+            post(webhooks::redeliver),
         )
 }
 

@@ -11,7 +11,7 @@ use utoipa::{
 };
 
 use crate::rest::{
-    articles, auth, comments, dto, feeds, health, problem, revisions, taxonomy, users,
+    articles, auth, comments, dto, feeds, health, problem, revisions, taxonomy, users, webhooks,
 };
 
 /// Declares the `bearer` security scheme used by staff operations.
@@ -123,6 +123,9 @@ Errors are `application/problem+json` with a stable `code`.",
         users::get_user, users::update_user, users::delete_user,
         feeds::rss_feed, feeds::atom_feed, feeds::author_rss_feed, feeds::author_atom_feed,
         feeds::source_rss_feed, feeds::source_atom_feed, feeds::tag_rss_feed, feeds::tag_atom_feed,
+        webhooks::list_webhooks, webhooks::create_webhook, webhooks::get_webhook,
+        webhooks::update_webhook, webhooks::delete_webhook, webhooks::list_deliveries,
+        webhooks::get_delivery, webhooks::redeliver,
     ),
     components(schemas(
         problem::Problem, crate::error::FieldError, dto::ArticleDto, dto::AuthorDto,
@@ -135,6 +138,8 @@ Errors are `application/problem+json` with a stable `code`.",
         health::Status, auth::LoginRequest, auth::RefreshRequest, auth::TokenResponse,
         users::UserDto, users::UserList, users::CreateUserRequest, users::UpdateUserRequest,
         users::ChangePasswordRequest,
+        webhooks::WebhookDto, webhooks::WebhookList, webhooks::WebhookWrite, webhooks::AttemptDto,
+        webhooks::DeliveryDto, webhooks::DeliveryList,
     )),
     tags(
         (name = "articles", description = "Articles: public reads, staff writes"),
@@ -146,6 +151,7 @@ Errors are `application/problem+json` with a stable `code`.",
         (name = "users", description = "Accounts (admin), and the signed-in user"),
         (name = "feeds", description = "RSS 2.0 and Atom 1.0 feeds of the latest visible articles"),
         (name = "operations", description = "Health checks and Prometheus metrics"),
+        (name = "webhooks", description = "Signed event deliveries to registered endpoints (admin)"),
     )
 )]
 pub struct ApiDoc;

@@ -1152,7 +1152,9 @@ pub async fn create(
     let view = hydrate_with(&txn, &state.config.site_url, vec![saved])
         .await?
         .pop();
+    super::webhooks::article_changed(&txn, None, view.as_ref()).await?;
     txn.commit().await?;
+    state.webhook_wake.notify_one();
     view.ok_or(AppError::NotFound {
         resource: "article",
     })
@@ -1327,7 +1329,9 @@ pub async fn update(
     let view = hydrate_with(&txn, &state.config.site_url, vec![saved])
         .await?
         .pop();
+    super::webhooks::article_changed(&txn, Some(&current), view.as_ref()).await?;
     txn.commit().await?;
+    state.webhook_wake.notify_one();
     view.ok_or(AppError::NotFound {
         resource: "article",
     })
@@ -1378,7 +1382,9 @@ pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), App
     article::Entity::delete_by_id(id.to_string())
         .exec(&txn)
         .await?;
+    super::webhooks::article_changed(&txn, Some(&current), None).await?;
     txn.commit().await?;
+    state.webhook_wake.notify_one();
     Ok(())
 }
 

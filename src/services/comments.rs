@@ -246,7 +246,9 @@ pub async fn submit(
     }
     .insert(&txn)
     .await?;
+    super::webhooks::comment_created(&txn, &saved).await?;
     txn.commit().await?;
+    state.webhook_wake.notify_one();
     Ok(saved.into())
 }
 
@@ -494,12 +496,14 @@ pub async fn moderate(
             format!("must be 1 to {MAX_BODY_CHARS} characters"),
         ));
     }
+    let txn = crate::services::write_txn(&state.db).await?;
     let current = comment::Entity::find_by_id(id.to_string())
-        .one(&state.db)
+        .one(&txn)
         .await?
         .ok_or(AppError::NotFound {
             resource: "comment",
         })?;
+    let was_approved = current.status == APPROVED;
     let mut m: comment::ActiveModel = current.into();
     if let Some(s) = status {
         m.status = Set(s.to_string());
@@ -508,7 +512,13 @@ pub async fn moderate(
         m.body = Set(b.trim().to_string());
     }
     m.updated_at = Set(now());
-    Ok(m.update(&state.db).await?.into())
+    let saved = m.update(&txn).await?;
+    if !was_approved && saved.status == APPROVED {
+        super::webhooks::comment_approved(&txn, &saved).await?;
+    }
+    txn.commit().await?;
+    state.webhook_wake.notify_one();
+    Ok(saved.into())
 }
 
 /// Set the status of many comments at once; returns how many changed.
@@ -526,6 +536,18 @@ pub async fn moderate_many(
             "must list 1 to 500 comment ids",
         ));
     }
+    let txn = crate::services::write_txn(&state.db).await?;
+    // Comments this approval newly approves get `comment.approved`.
+    let newly_approved = if status == APPROVED {
+        comment::Entity::find()
+            .filter(comment::Column::Id.is_in(ids.to_vec()))
+            .filter(comment::Column::Status.ne(APPROVED))
+            .all(&txn)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let at = now();
     let res = comment::Entity::update_many()
         .col_expr(
             comment::Column::Status,
@@ -533,11 +555,18 @@ pub async fn moderate_many(
         )
         .col_expr(
             comment::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(now()),
+            sea_orm::sea_query::Expr::value(at),
         )
         .filter(comment::Column::Id.is_in(ids.to_vec()))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
+    for mut c in newly_approved {
+        c.status = APPROVED.to_string();
+        c.updated_at = at;
+        super::webhooks::comment_approved(&txn, &c).await?;
+    }
+    txn.commit().await?;
+    state.webhook_wake.notify_one();
     Ok(res.rows_affected)
 }
 

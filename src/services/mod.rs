@@ -12,6 +12,7 @@ pub mod search;
 pub mod seed;
 pub mod taxonomy;
 pub mod users;
+pub mod webhooks;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
