@@ -11,6 +11,7 @@ mod m20260101_000006_create_comments;
 mod m20260101_000007_create_refresh_tokens;
 mod m20260101_000008_article_search;
 mod m20260101_000009_article_revisions;
+mod m20260101_000011_create_import_refs;
 
 pub use m20260101_000008_article_search::SQLITE_REINDEX;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000007_create_refresh_tokens::Migration),
             Box::new(m20260101_000008_article_search::Migration),
             Box::new(m20260101_000009_article_revisions::Migration),
+            Box::new(m20260101_000011_create_import_refs::Migration),
         ]
     }
 }
