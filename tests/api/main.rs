@@ -17,3 +17,4 @@ mod preview;
 mod reliability;
 mod revisions;
 mod search;
+mod transfer;
