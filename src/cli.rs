@@ -581,8 +581,8 @@ async fn import_json(config: Config, path: PathBuf) -> anyhow::Result<()> {
 
 async fn export(config: Config, args: ExportArgs) -> anyhow::Result<()> {
     use std::io::Write;
-    let db = db::connect(&config).await?;
-    let doc = services::transfer::json::export(&db, args.include_credentials)
+    let state = state_for(config).await?;
+    let doc = services::transfer::json::export(&state.db, args.include_credentials)
         .await
         .map_err(describe)?;
     // Write beside the target and rename, so a failure leaves no half file.

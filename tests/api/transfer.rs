@@ -99,7 +99,8 @@ both_backends! {
         assert!(summary.contains("1 pingbacks are not imported"), "{summary}");
         assert!(summary.contains("failed 0"), "{summary}");
         let log = stderr(&out);
-        assert!(log.contains(&format!("skipped: line {}: page 104 \"About us\"", item_line("wordpress.xml", 104))), "{log}");
+        assert!(log.contains(&format!("skipped: line {}: page 104 \"About us\": pages are not imported", item_line("wordpress.xml", 104))), "{log}");
+        assert!(log.contains(&format!("skipped: line {}: comment 16: pingbacks are not imported", item_line("wordpress.xml", 101))), "{log}");
 
         // The public sees the one published, due post.
         let list = app.get_json("/api/v1/articles", 200).await;
@@ -107,6 +108,7 @@ both_backends! {
         let a = app.get_json("/api/v1/articles/partnership-as-a-model", 200).await;
         assert_eq!(a["title"], "Partnership as a “model” for cooperation");
         assert_eq!(a["published_at"], "2021-12-17T09:00:00Z");
+        assert_eq!(a["updated_at"], "2021-12-18T00:00:00Z", "WordPress's post_modified_gmt");
         assert_eq!(a["excerpt"], "A partnership described as a “model”.");
         assert_eq!(a["body_html"], "<p>Leaders of two neighbouring countries met by video link and called their relationship a “model” for this century.</p>\n<p>It wasn’t a reaction to pressure, they said.<br>\nTrade has grown every year since 2001.</p>\n<h2>What comes next</h2>\n<p>Cross-border projects — a cable car, a bridge — cut journeys to minutes.</p>");
         assert_eq!(a["authors"].as_array().unwrap().len(), 1);
@@ -215,22 +217,28 @@ both_backends! {
         has(format!("failed: line {}: post 203 \"A ghost writer\": the author \"ghost\"", item_line("wordpress-bad.xml", 203)));
         has(format!("failed: line {}: post 204 \"The same slug again\": duplicate slug: \"good-post\"", item_line("wordpress-bad.xml", 204)));
         has(format!("skipped: line {}: product 205 \"A product\": unknown post type \"product\"", item_line("wordpress-bad.xml", 205)));
+        has(format!("failed: line {}: post 208 \"Half a post\": comment 82: unknown wp:comment_approved \"maybe\"", item_line("wordpress-bad.xml", 208)));
         has(format!("the file ends inside <item> that starts on line {} (truncated?)", item_line("wordpress-bad.xml", 206)));
         assert!(log.lines().last().unwrap().starts_with("error: "), "{log}");
         let summary = stdout(&out);
         assert!(summary.contains("articles 2 created"), "{summary}");
-        assert!(summary.contains("failed 3 (and the file could not be read to the end)"), "{summary}");
+        assert!(summary.contains("comments 0 created"), "the failed post's good comment is gone too: {summary}");
+        assert!(summary.contains("failed 4 (and the file could not be read to the end)"), "{summary}");
         assert_eq!(app.get_json("/api/v1/articles/good-post", 200).await["title"], "A good post");
         assert_eq!(app.get_json("/api/v1/articles/another-good-post", 200).await["title"], "Another good post");
-        for slug in ["bad-date", "ghost-writer", "a-product", "the-same-slug-again"] {
+        for slug in ["bad-date", "ghost-writer", "a-product", "the-same-slug-again", "half-a-post"] {
             assert_eq!(app.get(&format!("/api/v1/articles/{slug}")).await.status(), 404, "{slug}");
         }
         assert_eq!(app.get_json("/api/v1/articles", 200).await["meta"]["total"], 2);
+        let dir = tempfile::tempdir().unwrap();
+        let doc = export(&app.database_url, dir.path(), "after-bad.json", &[]);
+        assert_eq!(doc["comments"], json!([]), "no comment of the failed post is left behind");
+        assert!(doc["import_refs"].as_array().unwrap().iter().all(|r| r["kind"] != "comment"), "{doc}");
 
         // Malformed XML: the message names the line; items before it are imported.
         let out = import_wordpress(&app, "wordpress-malformed.xml", &[]);
         assert_eq!(code(&out), 3, "{}", stderr(&out));
-        assert!(stderr(&out).contains(&format!("the file: malformed XML in <item> that starts on line {}", item_line("wordpress-malformed.xml", 302))), "{}", stderr(&out));
+        assert!(stderr(&out).contains(&format!(": malformed XML in <item> that starts on line {}", item_line("wordpress-malformed.xml", 302))), "{}", stderr(&out));
         assert_eq!(app.get("/api/v1/articles/before-the-break").await.status(), 200);
         assert_eq!(app.get("/api/v1/articles/after-the-break").await.status(), 404);
 

@@ -13,17 +13,20 @@ use std::collections::BTreeMap;
 pub struct Notice {
     /// 1-based line in the input file, when known.
     pub line: Option<u64>,
-    /// What the item is, e.g. `post 12 "Title"`.
+    /// What the item is, e.g. `post 12 "Title"` (empty for the file as a whole).
     pub item: String,
     pub reason: String,
 }
 
 impl std::fmt::Display for Notice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "line {line}: {}: {}", self.item, self.reason),
-            None => write!(f, "{}: {}", self.item, self.reason),
+        if let Some(line) = self.line {
+            write!(f, "line {line}: ")?;
         }
+        if !self.item.is_empty() {
+            write!(f, "{}: ", self.item)?;
+        }
+        f.write_str(&self.reason)
     }
 }
 
@@ -55,6 +58,18 @@ pub struct Report {
 impl Report {
     pub(crate) fn count(&mut self, kind: &'static str) -> &mut Counts {
         self.counts.entry(kind).or_default()
+    }
+
+    /// Add another report's counts and notices to this one.
+    pub(crate) fn absorb(&mut self, other: Report) {
+        for (kind, c) in other.counts {
+            let mine = self.count(kind);
+            mine.created += c.created;
+            mine.updated += c.updated;
+            mine.unchanged += c.unchanged;
+        }
+        self.skipped.extend(other.skipped);
+        self.failed.extend(other.failed);
     }
 
     /// Whether every item was imported (skips by design are fine).

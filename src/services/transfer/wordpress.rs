@@ -111,6 +111,7 @@ pub async fn import<R: BufRead>(
         state,
         opts,
         authors: HashMap::new(),
+        line: 0,
     };
     let batch_size = opts.batch_size.max(1);
     let mut txn = Some(write_txn(&state.db).await?);
@@ -122,7 +123,7 @@ pub async fn import<R: BufRead>(
             Err(e) => {
                 report.stopped = Some(Notice {
                     line: Some(e.line),
-                    item: "the file".into(),
+                    item: String::new(),
                     reason: e.message,
                 });
                 break;
@@ -131,7 +132,7 @@ pub async fn import<R: BufRead>(
         if reader.wxr_version.is_none() {
             report.stopped = Some(Notice {
                 line: Some(located.line),
-                item: "the file".into(),
+                item: String::new(),
                 reason: "not a WordPress export: no <wp:wxr_version> before the first entry".into(),
             });
             break;
@@ -143,9 +144,16 @@ pub async fn import<R: BufRead>(
         };
         let line = located.line;
         let item = describe(&located);
+        ctx.line = line;
         // Each entry in a savepoint: a failure undoes only that entry.
         let sp = current.savepoint().await?;
-        match ctx.entry(&sp, located, &mut report).await {
+        // Counted apart, and kept only when the entry's writes are.
+        let mut entry_report = Report::default();
+        let done = ctx.entry(&sp, located, &mut entry_report).await;
+        if done.is_ok() {
+            report.absorb(entry_report);
+        }
+        match done {
             Ok(Done::Imported) => sp.commit().await?,
             Ok(Done::Skipped(reason)) => {
                 sp.commit().await?;
@@ -189,7 +197,7 @@ pub async fn import<R: BufRead>(
     if report.entries == 0 && report.stopped.is_none() {
         report.stopped = Some(Notice {
             line: None,
-            item: "the file".into(),
+            item: String::new(),
             reason: "no WordPress channel found (expected <rss><channel> with <wp:wxr_version>)"
                 .into(),
         });
@@ -224,6 +232,8 @@ struct Context<'a> {
     opts: &'a Options,
     /// WordPress login → author id, for authors already imported.
     authors: HashMap<String, String>,
+    /// The line of the entry being imported.
+    line: u64,
 }
 
 impl Context<'_> {
@@ -584,6 +594,11 @@ impl Context<'_> {
                 };
                 let id = new_id();
                 let created = date.unwrap_or(at);
+                // WordPress's last edit, when it can be read; never before creation.
+                let modified = post_date(n, "wp:post_modified_gmt", "wp:post_modified")
+                    .ok()
+                    .flatten()
+                    .map_or(created, |m| m.max(created));
                 article::Entity::insert(article::ActiveModel {
                     id: Set(id.clone()),
                     slug: Set(slug),
@@ -605,7 +620,7 @@ impl Context<'_> {
                     feature_image_alt: Set(None),
                     version: Set(1),
                     created_at: Set(created),
-                    updated_at: Set(created),
+                    updated_at: Set(modified),
                 })
                 .exec_without_returning(db)
                 .await?;
@@ -774,7 +789,7 @@ impl Context<'_> {
         let kind = c.get("wp:comment_type");
         if !matches!(kind, "" | "comment") {
             report.skipped.push(Notice {
-                line: None,
+                line: Some(self.line),
                 item: format!("comment {wp_id}"),
                 reason: format!("{kind}s are not imported"),
             });
