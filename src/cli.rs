@@ -53,6 +53,13 @@ pub enum Command {
         #[command(subcommand)]
         action: SearchAction,
     },
+    /// Import content: a WordPress export, or a file from `broadsheet export`.
+    Import {
+        #[command(subcommand)]
+        action: ImportAction,
+    },
+    /// Write all content to a versioned JSON file (see README, "Moving content").
+    Export(ExportArgs),
     /// Generated contract files.
     Schema {
         #[command(subcommand)]
@@ -113,6 +120,88 @@ pub struct SeedArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ImportAction {
+    /// A WordPress eXtended RSS (WXR) export, read as a stream. Exit codes:
+    /// 0 all imported, 2 unreadable or not a WXR file, 3 some items failed
+    /// (the rest imported), 4 items failed and --all-or-nothing kept none.
+    Wordpress(WordpressArgs),
+    /// A file written by `broadsheet export`, into an empty database, in one
+    /// transaction. Exit codes: 0 imported, 2 refused (unreadable, another
+    /// format or version, database not empty), 4 failed (nothing kept).
+    Json {
+        #[arg(value_name = "FILE.json")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct WordpressArgs {
+    #[arg(value_name = "FILE.xml")]
+    pub file: PathBuf,
+    /// Posts in category CATEGORY (name or slug) become cross-posts of source
+    /// SOURCE (name or slug; made when missing). Repeatable.
+    #[arg(long = "source-map", value_name = "CATEGORY=SOURCE", value_parser = parse_mapping)]
+    pub source_map: Vec<(String, String)>,
+    /// Import nothing unless every item can be imported.
+    #[arg(long)]
+    pub all_or_nothing: bool,
+    /// Entries (authors, terms, posts) per transaction.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(value_name = "FILE.json")]
+    pub file: PathBuf,
+    /// Include users' password hashes (left out by default).
+    #[arg(long)]
+    pub include_credentials: bool,
+}
+
+fn parse_mapping(value: &str) -> Result<(String, String), String> {
+    match value.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {
+            Ok((k.trim().to_string(), v.trim().to_string()))
+        }
+        _ => Err(format!("{value:?} is not CATEGORY=SOURCE")),
+    }
+}
+
+/// A failure with its own exit code (see the import commands' help).
+#[derive(Debug)]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// Exit codes of the import commands.
+pub mod exit {
+    /// The file cannot be read, is not of the expected format or version,
+    /// or (json) the database is not empty. Nothing was imported.
+    pub const REFUSED: u8 = 2;
+    /// Some items failed; the others were imported.
+    pub const PARTIAL: u8 = 3;
+    /// Something failed and nothing was imported (--all-or-nothing, or json).
+    pub const NOTHING: u8 = 4;
+}
+
+fn exit_with(code: u8, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Exit {
+        code,
+        message: message.into(),
+    })
+}
+
+#[derive(Debug, Subcommand)]
 pub enum SearchAction {
     /// Rebuild SQLite's search index from the articles (run it after a
     /// `VACUUM`, which may renumber the rowids the index is keyed on).
@@ -151,6 +240,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             action: UsersAction::Create { email, role, name },
         } => create_user(&config, email, role, name).await,
         Command::Seed(args) => seed(config, args).await,
+        Command::Import {
+            action: ImportAction::Wordpress(args),
+        } => import_wordpress(config, args).await,
+        Command::Import {
+            action: ImportAction::Json { file },
+        } => import_json(config, file).await,
+        Command::Export(args) => export(config, args).await,
         Command::Search {
             action: SearchAction::Reindex,
         } => {
@@ -318,6 +414,205 @@ async fn seed(config: Config, args: SeedArgs) -> anyhow::Result<()> {
             println!("the demo publication is already there; nothing changed")
         }
     }
+    Ok(())
+}
+
+/// Connect, migrate when configured, and build the state services take.
+async fn state_for(config: Config) -> anyhow::Result<AppState> {
+    let db = db::connect(&config).await?;
+    if config.migrate_on_start {
+        db::migrate_up(&db)
+            .await
+            .map_err(|e| anyhow!("cannot apply migrations: {e}"))?;
+    }
+    let (keys, _) = crate::auth::claims::JwtKeys::from_config(&config)?;
+    Ok(AppState::new(db, config, keys))
+}
+
+/// A `\r` counter on a terminal, a line every few seconds otherwise.
+struct ProgressDisplay {
+    terminal: bool,
+    last: std::time::Instant,
+    shown: bool,
+}
+
+impl ProgressDisplay {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        ProgressDisplay {
+            terminal: std::io::stderr().is_terminal(),
+            last: std::time::Instant::now(),
+            shown: false,
+        }
+    }
+
+    fn tick(&mut self, p: services::transfer::Progress) {
+        let every = if self.terminal {
+            std::time::Duration::from_millis(200)
+        } else {
+            std::time::Duration::from_secs(5)
+        };
+        if self.last.elapsed() < every {
+            return;
+        }
+        self.last = std::time::Instant::now();
+        let share = p
+            .bytes_total
+            .filter(|&t| t > 0)
+            .map(|t| format!(" ({}%)", p.bytes_read * 100 / t))
+            .unwrap_or_default();
+        let text = format!(
+            "importing: {} entries, {:.1} MB read{share}",
+            p.entries,
+            p.bytes_read as f64 / 1e6
+        );
+        if self.terminal {
+            eprint!("\r{text}\x1b[K");
+            self.shown = true;
+        } else {
+            eprintln!("{text}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+async fn import_wordpress(config: Config, args: WordpressArgs) -> anyhow::Result<()> {
+    use services::transfer::wordpress;
+    let file = std::fs::File::open(&args.file).map_err(|e| {
+        exit_with(
+            exit::REFUSED,
+            format!("cannot read {}: {e}", args.file.display()),
+        )
+    })?;
+    let total = file.metadata().ok().map(|m| m.len());
+    let state = state_for(config).await?;
+    let opts = wordpress::Options {
+        source_map: args.source_map,
+        all_or_nothing: args.all_or_nothing,
+        batch_size: usize::try_from(args.batch_size).unwrap_or(usize::MAX),
+    };
+    let mut display = ProgressDisplay::new();
+    let report = wordpress::import(
+        &state,
+        std::io::BufReader::with_capacity(256 * 1024, file),
+        total,
+        &opts,
+        |p| display.tick(p),
+    )
+    .await
+    .map_err(describe)?;
+    display.finish();
+    crate::response_cache::notify_other_instances(&state.db).await;
+    for s in &report.skipped {
+        eprintln!("skipped: {s}");
+    }
+    for f in &report.failed {
+        eprintln!("failed: {f}");
+    }
+    if let Some(stop) = &report.stopped {
+        eprintln!("stopped: {stop}");
+    }
+    println!("{}: {}", args.file.display(), report.summary());
+    let problems = report.failed.len() + usize::from(report.stopped.is_some());
+    if report.is_clean() {
+        Ok(())
+    } else if report.entries == 0 {
+        Err(exit_with(
+            exit::REFUSED,
+            format!(
+                "nothing imported from {}: {}",
+                args.file.display(),
+                report
+                    .stopped
+                    .as_ref()
+                    .map_or("no entries".to_string(), |s| s.to_string())
+            ),
+        ))
+    } else if report.rolled_back {
+        Err(exit_with(
+            exit::NOTHING,
+            format!("{problems} problem(s) and --all-or-nothing: nothing was imported"),
+        ))
+    } else {
+        Err(exit_with(
+            exit::PARTIAL,
+            format!("{problems} problem(s) (see above); every other item was imported"),
+        ))
+    }
+}
+
+async fn import_json(config: Config, path: PathBuf) -> anyhow::Result<()> {
+    use services::transfer::json::{self, ImportError};
+    let open = || {
+        std::fs::File::open(&path)
+            .map(|f| std::io::BufReader::with_capacity(256 * 1024, f))
+            .map_err(|e| {
+                exit_with(
+                    exit::REFUSED,
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })
+    };
+    let refused = |e: ImportError| match e {
+        ImportError::Refused(m) => exit_with(exit::REFUSED, format!("{}: {m}", path.display())),
+        ImportError::Failed(m) => exit_with(exit::NOTHING, format!("{}: {m}", path.display())),
+    };
+    json::check_header(open()?).map_err(refused)?;
+    let doc = json::parse(open()?).map_err(refused)?;
+    let state = state_for(config).await?;
+    let restored = json::import(&state, doc).await.map_err(refused)?;
+    crate::response_cache::notify_other_instances(&state.db).await;
+    println!(
+        "imported {}: {}",
+        path.display(),
+        restored
+            .iter()
+            .map(|(t, n)| format!("{n} {t}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}
+
+async fn export(config: Config, args: ExportArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let state = state_for(config).await?;
+    let doc = services::transfer::json::export(&state.db, args.include_credentials)
+        .await
+        .map_err(describe)?;
+    // Write beside the target and rename, so a failure leaves no half file.
+    let tmp = args.file.with_extension("json.partial");
+    let write = || -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        out.write_all(b"\n")?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, &args.file)
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(anyhow!("writing {}: {e}", args.file.display()));
+    }
+    println!(
+        "exported {} articles, {} comments, {} authors, {} sources, {} tags, {} users{} to {}",
+        doc.articles.len(),
+        doc.comments.len(),
+        doc.authors.len(),
+        doc.sources.len(),
+        doc.tags.len(),
+        doc.users.len(),
+        if args.include_credentials {
+            " (with password hashes)"
+        } else {
+            ""
+        },
+        args.file.display()
+    );
     Ok(())
 }
 

@@ -12,6 +12,7 @@ mod m20260101_000007_create_refresh_tokens;
 mod m20260101_000008_article_search;
 mod m20260101_000009_article_revisions;
 mod m20260101_000010_webhooks;
+mod m20260101_000011_create_import_refs;
 
 pub use m20260101_000008_article_search::SQLITE_REINDEX;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000008_article_search::Migration),
             Box::new(m20260101_000009_article_revisions::Migration),
             Box::new(m20260101_000010_webhooks::Migration),
+            Box::new(m20260101_000011_create_import_refs::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod article_slug;
 pub mod article_tag;
 pub mod author;
 pub mod comment;
+pub mod import_ref;
 pub mod prelude;
 pub mod refresh_token;
 pub mod source;

@@ -992,7 +992,7 @@ fn check_byline(actor: &Actor, role: Role, bylines: &[String]) -> Result<(), App
 }
 
 /// Insert the article's byline and tag rows in order.
-async fn write_links(
+pub(crate) async fn write_links(
     db: &impl ConnectionTrait,
     article_id: &str,
     authors: Option<&[String]>,
@@ -1032,7 +1032,7 @@ async fn write_links(
 }
 
 /// Whether `candidate` is used by another article, now or as an old slug.
-async fn slug_taken(
+pub(crate) async fn slug_taken(
     db: &impl ConnectionTrait,
     candidate: &str,
     except_article: Option<&str>,

@@ -11,6 +11,7 @@ pub mod revisions;
 pub mod search;
 pub mod seed;
 pub mod taxonomy;
+pub mod transfer;
 pub mod users;
 pub mod webhooks;
 
@@ -111,6 +112,13 @@ pub struct WriteTxn {
 }
 
 impl WriteTxn {
+    /// A nested transaction (a savepoint): committing it keeps its writes in
+    /// this transaction; dropping or rolling it back undoes only them.
+    pub async fn savepoint(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+        use sea_orm::TransactionTrait;
+        self.txn.begin().await
+    }
+
     pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
         let WriteTxn { txn, _turn } = self;
         txn.commit().await

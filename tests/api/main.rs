@@ -17,4 +17,5 @@ mod preview;
 mod reliability;
 mod revisions;
 mod search;
+mod transfer;
 mod webhooks;
