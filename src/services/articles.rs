@@ -532,30 +532,28 @@ async fn hydrate_with(
     }
     let ids: Vec<String> = rows.iter().map(|a| a.id.clone()).collect();
 
-    let author_links = article_author::Entity::find()
-        .filter(article_author::Column::ArticleId.is_in(ids.clone()))
-        .order_by_asc(article_author::Column::Position)
-        .all(db)
-        .await?;
-    let authors: HashMap<String, author::Model> = by_id(
-        author::Entity::find()
-            .filter(author::Column::Id.is_in(unique(author_links.iter().map(|l| &l.author_id))))
-            .all(db)
-            .await?,
-        |a| &a.id,
-    );
-    let tag_links = article_tag::Entity::find()
-        .filter(article_tag::Column::ArticleId.is_in(ids.clone()))
-        .order_by_asc(article_tag::Column::Position)
-        .all(db)
-        .await?;
-    let tags: HashMap<String, tag::Model> = by_id(
-        tag::Entity::find()
-            .filter(tag::Column::Id.is_in(unique(tag_links.iter().map(|l| &l.tag_id))))
-            .all(db)
-            .await?,
-        |t| &t.id,
-    );
+    // Each byline and tag comes with its row, one join each (not a query for
+    // the links and another for the rows: every statement is a round trip).
+    let authors: Vec<(String, author::Model)> = linked::<author::Entity>(
+        db,
+        article_author::Entity,
+        article_author::Column::ArticleId,
+        article_author::Column::AuthorId,
+        article_author::Column::Position,
+        author::Column::Id,
+        &ids,
+    )
+    .await?;
+    let tags: Vec<(String, tag::Model)> = linked::<tag::Entity>(
+        db,
+        article_tag::Entity,
+        article_tag::Column::ArticleId,
+        article_tag::Column::TagId,
+        article_tag::Column::Position,
+        tag::Column::Id,
+        &ids,
+    )
+    .await?;
     let source_ids = unique(rows.iter().filter_map(|a| a.source_id.as_ref()));
     let sources: HashMap<String, source::Model> = if source_ids.is_empty() {
         HashMap::new()
@@ -573,15 +571,15 @@ async fn hydrate_with(
     Ok(rows
         .into_iter()
         .map(|a| ArticleView {
-            authors: author_links
+            authors: authors
                 .iter()
-                .filter(|l| l.article_id == a.id)
-                .filter_map(|l| authors.get(&l.author_id).cloned())
+                .filter(|(article_id, _)| *article_id == a.id)
+                .map(|(_, au)| au.clone())
                 .collect(),
-            tags: tag_links
+            tags: tags
                 .iter()
-                .filter(|l| l.article_id == a.id)
-                .filter_map(|l| tags.get(&l.tag_id).cloned())
+                .filter(|(article_id, _)| *article_id == a.id)
+                .map(|(_, t)| t.clone())
                 .collect(),
             source: a.source_id.as_ref().and_then(|id| sources.get(id).cloned()),
             comment_count: counts.get(&a.id).copied().unwrap_or(0),
@@ -590,6 +588,49 @@ async fn hydrate_with(
             article: a,
         })
         .collect())
+}
+
+/// The rows of `E` linked to `article_ids` through `link` (a join table with
+/// an article column, a target column and a position), as `(article id,
+/// row)` in link order, in one statement.
+async fn linked<E>(
+    db: &impl ConnectionTrait,
+    link: impl sea_orm::sea_query::IntoTableRef + sea_orm::sea_query::IntoIden + Copy + 'static,
+    link_article: impl sea_orm::sea_query::IntoIden + Copy + 'static,
+    link_target: impl sea_orm::sea_query::IntoIden + Copy + 'static,
+    link_position: impl sea_orm::sea_query::IntoIden + Copy + 'static,
+    target_id: E::Column,
+    article_ids: &[String],
+) -> Result<Vec<(String, E::Model)>, AppError>
+where
+    E: EntityTrait,
+    E::Model: sea_orm::FromQueryResult,
+{
+    use sea_orm::Iterable;
+    let mut q = Query::select();
+    q.expr_as(Expr::col((link, link_article)), "link_article_id");
+    for c in E::Column::iter() {
+        q.column((E::default(), c));
+    }
+    q.from(link)
+        .inner_join(
+            E::default(),
+            Expr::col((E::default(), target_id)).equals((link, link_target)),
+        )
+        .and_where(Expr::col((link, link_article)).is_in(article_ids.to_vec()))
+        .order_by((link, link_position), Order::Asc);
+    let stmt = db.get_database_backend().build(&q);
+    db.query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<String>("", "link_article_id")?,
+                <E::Model as sea_orm::FromQueryResult>::from_query_result(row, "")?,
+            ))
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(AppError::from)
 }
 
 fn by_id<T>(rows: Vec<T>, id: impl Fn(&T) -> &String) -> HashMap<String, T> {
