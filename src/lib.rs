@@ -178,7 +178,7 @@ impl Application {
                 tracing::warn!("the webhook worker did not stop in time");
             }
         }
-        let _ = state.db.close().await;
+        let _ = state.db.clone().close().await;
         Ok(())
     }
 }
