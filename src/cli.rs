@@ -391,6 +391,18 @@ async fn seed(config: Config, args: SeedArgs) -> anyhow::Result<()> {
         )
         .await
         .map_err(describe)?;
+        if state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            // After a bulk load the search index's GIN pending list is full and
+            // the statistics are empty, and PostgreSQL scans every article's
+            // search vector instead of using the index (145 ms instead of 2 ms
+            // per query on 10,000 articles) until autovacuum comes by.
+            use sea_orm::ConnectionTrait;
+            state
+                .db
+                .execute_unprepared("VACUUM ANALYZE")
+                .await
+                .map_err(|e| anyhow!("VACUUM ANALYZE after seeding failed: {e}"))?;
+        }
         crate::response_cache::notify_other_instances(&state.db).await;
         if let Some(path) = &args.slugs_file {
             std::fs::write(path, outcome.slugs.join("\n") + "\n")

@@ -359,9 +359,23 @@ pub async fn approved_replies(
     db: &impl ConnectionTrait,
     parent_ids: &[String],
 ) -> Result<HashMap<String, Vec<CommentView>>, AppError> {
+    // Without statistics SQLite would rather walk the whole (status,
+    // created_at) index in order than look the parents up (70 ms instead of
+    // 0.2 ms on 100,000 comments); `+status` takes that index out of the race.
+    let approved = if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        sea_orm::ExprTrait::eq(
+            sea_orm::sea_query::Expr::cust("+\"comments\".\"status\""),
+            APPROVED,
+        )
+    } else {
+        sea_orm::ExprTrait::eq(
+            sea_orm::sea_query::Expr::col((comment::Entity, comment::Column::Status)),
+            APPROVED,
+        )
+    };
     let rows = comment::Entity::find()
         .filter(comment::Column::ParentId.is_in(parent_ids.to_vec()))
-        .filter(comment::Column::Status.eq(APPROVED))
+        .filter(approved)
         .order_by_asc(comment::Column::CreatedAt)
         .order_by_asc(comment::Column::Id)
         .all(db)
