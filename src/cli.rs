@@ -367,14 +367,7 @@ async fn create_user(
 }
 
 async fn seed(config: Config, args: SeedArgs) -> anyhow::Result<()> {
-    let db = db::connect(&config).await?;
-    if config.migrate_on_start {
-        db::migrate_up(&db)
-            .await
-            .map_err(|e| anyhow!("cannot apply migrations: {e}"))?;
-    }
-    let (keys, _) = crate::auth::claims::JwtKeys::from_config(&config)?;
-    let state = AppState::new(db, config, keys);
+    let state = state_for(config).await?;
     if args.synthetic {
         let started = std::time::Instant::now();
         let total = args.articles;

@@ -206,10 +206,9 @@ impl WebhookDelivery {
     async fn attempts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WebhookAttempt>> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data_opt::<Actor>().unwrap_or(&Actor::Anonymous);
-        let d = &self.0.delivery;
-        webhooks::delivery(state, actor, &d.webhook_id, &d.id)
+        webhooks::attempts(state, actor, &self.0.delivery.id)
             .await
-            .map(|v| v.attempts.into_iter().map(WebhookAttempt::from).collect())
+            .map(|list| list.into_iter().map(WebhookAttempt::from).collect())
             .gql()
     }
 }

@@ -388,6 +388,19 @@ pub struct ConnectionArgs {
 pub const MAX_CONNECTION_WINDOW: i32 = 100;
 const DEFAULT_CONNECTION_WINDOW: i32 = 10;
 
+/// `first` of a forward-only connection: `default` when absent, else 0 to
+/// [`MAX_CONNECTION_WINDOW`].
+pub fn first_window(first: Option<i32>, default: u64) -> Result<u64, AppError> {
+    match first {
+        None => Ok(default),
+        Some(n) if (0..=MAX_CONNECTION_WINDOW).contains(&n) => Ok(n as u64),
+        Some(_) => Err(AppError::validation(
+            "first",
+            format!("must be from 0 to {MAX_CONNECTION_WINDOW}"),
+        )),
+    }
+}
+
 /// A validated window: which way to read, how many, from where.
 #[derive(Debug)]
 struct Window {
@@ -818,7 +831,12 @@ pub(crate) async fn find_by_id_or_slug(
 }
 
 fn is_public(a: &article::Model) -> bool {
-    a.status == PUBLISHED && a.published_at.is_some_and(|p| p <= now())
+    is_public_at(a, now())
+}
+
+/// Whether the public may see `a` at `at` (the row-level twin of [`visible_to_public`]).
+pub(crate) fn is_public_at(a: &article::Model, at: DateTime<Utc>) -> bool {
+    a.status == PUBLISHED && a.published_at.is_some_and(|p| p <= at)
 }
 
 pub(crate) async fn byline_ids(

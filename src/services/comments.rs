@@ -20,7 +20,7 @@ use crate::{
     entities::{article, comment, user},
     error::{AppError, FieldError},
     services::{
-        articles::{self, Connection, MAX_CONNECTION_WINDOW, is_http_url},
+        articles::{self, Connection, is_http_url},
         new_id, now,
         users::valid_email,
     },
@@ -296,16 +296,7 @@ pub async fn connection_for_article(
     after: Option<String>,
     top_level: bool,
 ) -> Result<Connection<CommentView>, AppError> {
-    let limit = match first {
-        None => 50,
-        Some(n) if (0..=MAX_CONNECTION_WINDOW).contains(&n) => n as u64,
-        Some(_) => {
-            return Err(AppError::validation(
-                "first",
-                format!("must be from 0 to {MAX_CONNECTION_WINDOW}"),
-            ));
-        }
-    };
+    let limit = crate::services::articles::first_window(first, 50)?;
     let after = after
         .as_deref()
         .map(|c| Cursor::decode("after", "created_at", c))

@@ -380,18 +380,8 @@ pub async fn connection(
     after: Option<String>,
 ) -> Result<crate::services::articles::Connection<user::Model>, AppError> {
     use crate::domain::pagination::Cursor;
-    use crate::services::articles::MAX_CONNECTION_WINDOW;
     policy::require_admin(actor)?;
-    let limit = match first {
-        None => 50,
-        Some(n) if (0..=MAX_CONNECTION_WINDOW).contains(&n) => n as u64,
-        Some(_) => {
-            return Err(AppError::validation(
-                "first",
-                format!("must be from 0 to {MAX_CONNECTION_WINDOW}"),
-            ));
-        }
-    };
+    let limit = crate::services::articles::first_window(first, 50)?;
     let after = after
         .as_deref()
         .map(|c| Cursor::decode("after", "created_at", c))

@@ -486,10 +486,6 @@ async fn enqueue(
     Ok(())
 }
 
-fn visible_at(a: &article::Model, at: DateTime<Utc>) -> bool {
-    a.status == crate::services::articles::PUBLISHED && a.published_at.is_some_and(|p| p <= at)
-}
-
 /// Events for an article write, in its transaction: `before` is the row
 /// before the change (none when created), `after` the result (none when
 /// deleted). A scheduled article gets its `article.published` at its time;
@@ -512,13 +508,13 @@ pub(crate) async fn article_changed(
             .exec(txn)
             .await?;
     }
-    let was_visible = before.is_some_and(|b| visible_at(b, at));
+    let was_visible = before.is_some_and(|b| crate::services::articles::is_public_at(b, at));
     let Some(view) = after else {
         let b = before.expect("a deletion has the deleted row");
         return enqueue(txn, ARTICLE_DELETED, Some(id), article_payload(b, None), at).await;
     };
     let a = &view.article;
-    let visible = visible_at(a, at);
+    let visible = crate::services::articles::is_public_at(a, at);
     let data = article_payload(a, Some(view));
     match (was_visible, visible) {
         (false, true) => enqueue(txn, ARTICLE_PUBLISHED, Some(id), data.clone(), at).await?,
@@ -589,18 +585,25 @@ pub struct DeliveryView {
     pub attempts: Vec<webhook_attempt::Model>,
 }
 
-async fn views(
+/// Events by id.
+async fn events_by_id(
     db: &impl ConnectionTrait,
-    deliveries: Vec<webhook_delivery::Model>,
-) -> Result<Vec<DeliveryView>, AppError> {
-    let ids: Vec<String> = deliveries.iter().map(|d| d.event_id.clone()).collect();
-    let events: HashMap<String, webhook_event::Model> = webhook_event::Entity::find()
+    ids: Vec<String>,
+) -> Result<HashMap<String, webhook_event::Model>, AppError> {
+    Ok(webhook_event::Entity::find()
         .filter(webhook_event::Column::Id.is_in(ids))
         .all(db)
         .await?
         .into_iter()
         .map(|e| (e.id.clone(), e))
-        .collect();
+        .collect())
+}
+
+async fn views(
+    db: &impl ConnectionTrait,
+    deliveries: Vec<webhook_delivery::Model>,
+) -> Result<Vec<DeliveryView>, AppError> {
+    let events = events_by_id(db, deliveries.iter().map(|d| d.event_id.clone()).collect()).await?;
     Ok(deliveries
         .into_iter()
         .map(|d| {
@@ -649,19 +652,10 @@ pub async fn delivery_connection(
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<crate::services::articles::Connection<DeliveryView>, AppError> {
-    use crate::{domain::pagination::Cursor, services::articles::MAX_CONNECTION_WINDOW};
+    use crate::domain::pagination::Cursor;
     policy::require_admin(actor)?;
     find(&state.db, webhook_id).await?;
-    let limit = match first {
-        None => 20,
-        Some(n) if (0..=MAX_CONNECTION_WINDOW).contains(&n) => n as u64,
-        Some(_) => {
-            return Err(AppError::validation(
-                "first",
-                format!("must be from 0 to {MAX_CONNECTION_WINDOW}"),
-            ));
-        }
-    };
+    let limit = crate::services::articles::first_window(first, 20)?;
     let after = after
         .as_deref()
         .map(|c| Cursor::decode("after", "created_at", c))
@@ -720,14 +714,24 @@ pub async fn delivery(
 ) -> Result<DeliveryView, AppError> {
     policy::require_admin(actor)?;
     let d = find_delivery(&state.db, webhook_id, delivery_id).await?;
-    let attempts = webhook_attempt::Entity::find()
-        .filter(webhook_attempt::Column::DeliveryId.eq(d.id.clone()))
-        .order_by_asc(webhook_attempt::Column::Attempt)
-        .all(&state.db)
-        .await?;
+    let attempts = attempts(state, actor, &d.id).await?;
     let mut view = views(&state.db, vec![d]).await?.remove(0);
     view.attempts = attempts;
     Ok(view)
+}
+
+/// Every attempt of one delivery, oldest first.
+pub async fn attempts(
+    state: &AppState,
+    actor: &Actor,
+    delivery_id: &str,
+) -> Result<Vec<webhook_attempt::Model>, AppError> {
+    policy::require_admin(actor)?;
+    Ok(webhook_attempt::Entity::find()
+        .filter(webhook_attempt::Column::DeliveryId.eq(delivery_id))
+        .order_by_asc(webhook_attempt::Column::Attempt)
+        .all(&state.db)
+        .await?)
 }
 
 /// Send an event again: a new delivery of the same event to the same
@@ -947,13 +951,7 @@ impl Worker {
             .await?;
         let event_ids: Vec<String> = deliveries.iter().map(|d| d.event_id.clone()).collect();
         let hook_ids: Vec<String> = deliveries.iter().map(|d| d.webhook_id.clone()).collect();
-        let events: HashMap<String, webhook_event::Model> = webhook_event::Entity::find()
-            .filter(webhook_event::Column::Id.is_in(event_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|e| (e.id.clone(), e))
-            .collect();
+        let events = events_by_id(db, event_ids).await?;
         let hooks: HashMap<String, webhook::Model> = webhook::Entity::find()
             .filter(webhook::Column::Id.is_in(hook_ids))
             .all(db)
