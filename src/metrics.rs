@@ -221,6 +221,7 @@ impl Metrics {
 
 /// Middleware: time every request and count it under its route template
 /// (`/api/v1/articles/{id}`, never the raw path, so the label set is bounded).
+/// A NUL in the path or query is refused here, before anything reads it.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
@@ -229,7 +230,11 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let response = next.run(request).await;
+    let response = if crate::rest::extract::has_nul_in_uri(&request) {
+        AppError::BadRequest(crate::error::NUL_MESSAGE.into()).into_response()
+    } else {
+        next.run(request).await
+    };
     state
         .metrics
         .observe(&method, &route, response.status(), started.elapsed());

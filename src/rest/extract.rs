@@ -139,25 +139,16 @@ fn json_has_nul(v: &serde_json::Value) -> bool {
     }
 }
 
-/// Middleware: a request whose path or query holds an encoded NUL (`%00`) is
+/// Whether the path or query holds an encoded NUL (`%00`): such a request is
 /// refused before any handler sees it (PostgreSQL cannot store NUL, and
 /// SQLite would; refusing it keeps both backends alike).
-pub async fn refuse_nul_in_uri(
-    request: Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let has_nul = request.uri().path_and_query().is_some_and(|pq| {
+pub fn has_nul_in_uri(request: &Request) -> bool {
+    request.uri().path_and_query().is_some_and(|pq| {
         pq.as_str()
             .as_bytes()
             .windows(3)
             .any(|w| w.eq_ignore_ascii_case(b"%00"))
-    });
-    if has_nul {
-        return axum::response::IntoResponse::into_response(AppError::BadRequest(
-            crate::error::NUL_MESSAGE.into(),
-        ));
-    }
-    next.run(request).await
+    })
 }
 
 /// Parse a JSON body into `T` with the error rules above.

@@ -113,7 +113,7 @@ pub async fn method_not_allowed() -> Response {
 
 /// Middleware: a bare error response produced below the handlers (e.g. the
 /// body-size layer's 413) is rewritten as problem+json like every other error.
-pub async fn problem_for_bare_errors(response: Response) -> Response {
+pub fn problem_for_bare_errors(response: Response) -> Response {
     let status = response.status();
     let is_problem = response
         .headers()
