@@ -18,10 +18,15 @@
 //!   a write and `LISTEN`s for theirs (while the listener is down, the cache
 //!   is bypassed); on SQLite a watcher polls `PRAGMA data_version`, which
 //!   moves when any other connection or process commits.
+//!
+//! The same generations keep a second, smaller cache honest: the bylines,
+//! tags and sources that article reads attach ([`RowCache`]). An article
+//! read missing the response cache then costs two statements, not five.
 
 use std::{
+    collections::HashMap,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering},
     },
     time::Duration,
@@ -37,7 +42,11 @@ use axum::{
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
 use sha2::{Digest, Sha256};
 
-use crate::{error::AppError, state::AppState};
+use crate::{
+    entities::{author, source, tag},
+    error::AppError,
+    state::AppState,
+};
 
 /// The PostgreSQL channel invalidations travel on.
 pub const CHANNEL: &str = "broadsheet_cache";
@@ -74,6 +83,97 @@ pub struct ResponseCache {
     next_change_ms: AtomicI64,
     /// Sent with our notifications so we skip our own.
     instance: String,
+    rows: Mutex<RowMaps>,
+}
+
+/// Rows most reads attach, by id, as of one generation.
+#[derive(Default)]
+#[doc(hidden)]
+pub struct RowMaps {
+    generation: u64,
+    authors: HashMap<String, author::Model>,
+    tags: HashMap<String, tag::Model>,
+    sources: HashMap<String, source::Model>,
+}
+
+/// Most rows of one kind kept; past it the kind starts over.
+const MAX_ROWS: usize = 10_000;
+
+/// A row kind the [`RowCache`] keeps.
+pub trait CachedRow: Clone {
+    fn id(&self) -> &str;
+    #[doc(hidden)]
+    fn map(maps: &mut RowMaps) -> &mut HashMap<String, Self>;
+}
+
+macro_rules! cached_row {
+    ($model:ty, $field:ident) => {
+        impl CachedRow for $model {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn map(maps: &mut RowMaps) -> &mut HashMap<String, Self> {
+                &mut maps.$field
+            }
+        }
+    };
+}
+cached_row!(author::Model, authors);
+cached_row!(tag::Model, tags);
+cached_row!(source::Model, sources);
+
+/// Rows read in one generation, served only while no write has happened
+/// since: a reader takes [`RowCache::generation`] *before* it reads the
+/// database and keeps what it read under it, so rows read before a write can
+/// never be served after the write is acknowledged.
+pub struct RowCache<'a> {
+    cache: &'a ResponseCache,
+    generation: u64,
+}
+
+impl RowCache<'_> {
+    /// The cached rows among `ids`, and the ids still to read.
+    pub fn get<T: CachedRow>(&self, ids: &[String]) -> (HashMap<String, T>, Vec<String>) {
+        let mut maps = self.cache.rows.lock().unwrap_or_else(|e| e.into_inner());
+        if maps.generation != self.generation {
+            if maps.generation < self.generation {
+                *maps = RowMaps {
+                    generation: self.generation,
+                    ..RowMaps::default()
+                };
+            }
+            return (HashMap::new(), ids.to_vec());
+        }
+        let map = T::map(&mut maps);
+        let mut found = HashMap::new();
+        let mut missing = Vec::new();
+        for id in ids {
+            match map.get(id) {
+                Some(row) => {
+                    found.insert(id.clone(), row.clone());
+                }
+                None => missing.push(id.clone()),
+            }
+        }
+        (found, missing)
+    }
+
+    /// Keep rows read since [`ResponseCache::rows`] was called.
+    pub fn keep<'r, T: CachedRow + 'r>(&self, rows: impl IntoIterator<Item = &'r T>) {
+        let mut maps = self.cache.rows.lock().unwrap_or_else(|e| e.into_inner());
+        if maps.generation != self.generation
+            || self.cache.generation.load(Ordering::SeqCst) != self.generation
+        {
+            return;
+        }
+        let map = T::map(&mut maps);
+        for row in rows {
+            if map.len() >= MAX_ROWS {
+                map.clear();
+            }
+            map.insert(row.id().to_string(), row.clone());
+        }
+    }
 }
 
 impl ResponseCache {
@@ -95,7 +195,17 @@ impl ResponseCache {
             live: AtomicBool::new(backend != DatabaseBackend::Postgres),
             next_change_ms: AtomicI64::new(i64::MIN),
             instance: crate::services::new_id(),
+            rows: Mutex::new(RowMaps::default()),
         }
+    }
+
+    /// The row cache as of now; `None` when this instance might not hear of
+    /// every write (caching off, or PostgreSQL's listener down).
+    pub fn rows(&self) -> Option<RowCache<'_>> {
+        (self.entries.is_some() && self.live.load(Ordering::SeqCst)).then(|| RowCache {
+            cache: self,
+            generation: self.generation.load(Ordering::SeqCst),
+        })
     }
 
     /// Forget everything cached so far.

@@ -19,8 +19,9 @@ use crate::{
         pagination::{Cursor, Page, PageRequest},
         slug,
     },
-    entities::{article, article_author, article_slug, article_tag, author, comment, source, tag},
+    entities::{article, article_author, article_slug, article_tag, author, source, tag},
     error::{AppError, FieldError},
+    response_cache::{CachedRow, RowCache},
     services::{new_id, now, resolve},
     state::AppState,
 };
@@ -527,75 +528,75 @@ pub async fn connection(
 }
 
 /// Load authors, tags, sources and comment counts for many articles at once:
-/// a fixed number of queries whatever the number of articles.
+/// a fixed number of queries whatever the number of articles. Bylines, tags
+/// and sources already read in this cache generation are not read again.
 pub async fn hydrate(
     state: &AppState,
     rows: Vec<article::Model>,
 ) -> Result<Vec<ArticleView>, AppError> {
-    hydrate_with(&state.db, &state.config.site_url, rows).await
+    let cache = state.response_cache.rows();
+    hydrate_from(&state.db, &state.config.site_url, cache.as_ref(), rows).await
 }
 
+/// [`hydrate`] inside a transaction: everything is read from it.
 async fn hydrate_with(
     db: &impl ConnectionTrait,
     site_url: &str,
+    rows: Vec<article::Model>,
+) -> Result<Vec<ArticleView>, AppError> {
+    hydrate_from(db, site_url, None, rows).await
+}
+
+async fn hydrate_from(
+    db: &impl ConnectionTrait,
+    site_url: &str,
+    cache: Option<&RowCache<'_>>,
     rows: Vec<article::Model>,
 ) -> Result<Vec<ArticleView>, AppError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<String> = rows.iter().map(|a| a.id.clone()).collect();
-
-    // Each byline and tag comes with its row, one join each (not a query for
-    // the links and another for the rows: every statement is a round trip).
-    let authors: Vec<(String, author::Model)> = linked::<author::Entity>(
+    // Every statement is a round trip (on SQLite, two thread hops), so the
+    // links and the counts come in one, and the rows they name from the cache.
+    let mut links = links_of(db, &ids).await?;
+    links.sort_by_key(|l| l.n);
+    let targets = |kind: char| unique(links.iter().filter(|l| l.kind == kind).map(|l| &l.target));
+    let authors: HashMap<String, author::Model> =
+        rows_by_id::<author::Entity>(db, cache, author::Column::Id, targets('a')).await?;
+    let tags: HashMap<String, tag::Model> =
+        rows_by_id::<tag::Entity>(db, cache, tag::Column::Id, targets('t')).await?;
+    let sources: HashMap<String, source::Model> = rows_by_id::<source::Entity>(
         db,
-        article_author::Entity,
-        article_author::Column::ArticleId,
-        article_author::Column::AuthorId,
-        article_author::Column::Position,
-        author::Column::Id,
-        &ids,
+        cache,
+        source::Column::Id,
+        unique(rows.iter().filter_map(|a| a.source_id.as_ref())),
     )
     .await?;
-    let tags: Vec<(String, tag::Model)> = linked::<tag::Entity>(
-        db,
-        article_tag::Entity,
-        article_tag::Column::ArticleId,
-        article_tag::Column::TagId,
-        article_tag::Column::Position,
-        tag::Column::Id,
-        &ids,
-    )
-    .await?;
-    let source_ids = unique(rows.iter().filter_map(|a| a.source_id.as_ref()));
-    let sources: HashMap<String, source::Model> = if source_ids.is_empty() {
-        HashMap::new()
-    } else {
-        by_id(
-            source::Entity::find()
-                .filter(source::Column::Id.is_in(source_ids))
-                .all(db)
-                .await?,
-            |s| &s.id,
-        )
-    };
-    let counts = approved_comment_counts(db, &ids).await?;
-
+    fn linked<'a>(
+        links: &'a [Link],
+        article_id: &'a str,
+        kind: char,
+    ) -> impl Iterator<Item = &'a str> {
+        links
+            .iter()
+            .filter(move |l| l.kind == kind && l.article_id == article_id)
+            .map(|l| l.target.as_str())
+    }
     Ok(rows
         .into_iter()
         .map(|a| ArticleView {
-            authors: authors
-                .iter()
-                .filter(|(article_id, _)| *article_id == a.id)
-                .map(|(_, au)| au.clone())
+            authors: linked(&links, &a.id, 'a')
+                .filter_map(|id| authors.get(id).cloned())
                 .collect(),
-            tags: tags
-                .iter()
-                .filter(|(article_id, _)| *article_id == a.id)
-                .map(|(_, t)| t.clone())
+            tags: linked(&links, &a.id, 't')
+                .filter_map(|id| tags.get(id).cloned())
                 .collect(),
             source: a.source_id.as_ref().and_then(|id| sources.get(id).cloned()),
-            comment_count: counts.get(&a.id).copied().unwrap_or(0),
+            comment_count: links
+                .iter()
+                .find(|l| l.kind == 'c' && l.article_id == a.id)
+                .map_or(0, |l| u64::try_from(l.n).unwrap_or(0)),
             canonical_url: canonical_url(site_url, &a),
             previous_slugs: Vec::new(),
             article: a,
@@ -603,51 +604,83 @@ async fn hydrate_with(
         .collect())
 }
 
-/// The rows of `E` linked to `article_ids` through `link` (a join table with
-/// an article column, a target column and a position), as `(article id,
-/// row)` in link order, in one statement.
-async fn linked<E>(
-    db: &impl ConnectionTrait,
-    link: impl sea_orm::sea_query::IntoTableRef + sea_orm::sea_query::IntoIden + Copy + 'static,
-    link_article: impl sea_orm::sea_query::IntoIden + Copy + 'static,
-    link_target: impl sea_orm::sea_query::IntoIden + Copy + 'static,
-    link_position: impl sea_orm::sea_query::IntoIden + Copy + 'static,
-    target_id: E::Column,
-    article_ids: &[String],
-) -> Result<Vec<(String, E::Model)>, AppError>
-where
-    E: EntityTrait,
-    E::Model: sea_orm::FromQueryResult,
-{
-    use sea_orm::Iterable;
-    let mut q = Query::select();
-    q.expr_as(Expr::col((link, link_article)), "link_article_id");
-    for c in E::Column::iter() {
-        q.column((E::default(), c));
-    }
-    q.from(link)
-        .inner_join(
-            E::default(),
-            Expr::col((E::default(), target_id)).equals((link, link_target)),
-        )
-        .and_where(Expr::col((link, link_article)).is_in(article_ids.to_vec()))
-        .order_by((link, link_position), Order::Asc);
-    let stmt = db.get_database_backend().build(&q);
+/// One row of [`links_of`]: a byline (`a`, target an author id, `n` its
+/// position), a tag (`t`, likewise) or the approved comment count (`c`, `n`).
+struct Link {
+    kind: char,
+    article_id: String,
+    target: String,
+    n: i64,
+}
+
+/// The bylines, tags and approved comment counts of `ids`, in one statement.
+async fn links_of(db: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<Link>, AppError> {
+    let backend = db.get_database_backend();
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(ids.len() * 3);
+    let mut list = || {
+        let start = values.len();
+        values.extend(ids.iter().map(|id| id.clone().into()));
+        (start + 1..=values.len())
+            .map(|i| match backend {
+                sea_orm::DatabaseBackend::Postgres => format!("${i}"),
+                _ => "?".to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (authors, tags, comments) = (list(), list(), list());
+    let sql = format!(
+        "SELECT 'a' AS kind, article_id, author_id AS target, position AS n \
+           FROM article_authors WHERE article_id IN ({authors}) \
+         UNION ALL \
+         SELECT 't', article_id, tag_id, position FROM article_tags WHERE article_id IN ({tags}) \
+         UNION ALL \
+         SELECT 'c', article_id, '', COUNT(*) FROM comments \
+           WHERE article_id IN ({comments}) AND status = 'approved' GROUP BY article_id"
+    );
+    let stmt = sea_orm::Statement::from_sql_and_values(backend, sql, values);
     db.query_all_raw(stmt)
         .await?
         .iter()
         .map(|row| {
-            Ok((
-                row.try_get::<String>("", "link_article_id")?,
-                <E::Model as sea_orm::FromQueryResult>::from_query_result(row, "")?,
-            ))
+            Ok(Link {
+                kind: row
+                    .try_get::<String>("", "kind")?
+                    .chars()
+                    .next()
+                    .unwrap_or('?'),
+                article_id: row.try_get("", "article_id")?,
+                target: row.try_get("", "target")?,
+                n: row.try_get("", "n")?,
+            })
         })
         .collect::<Result<_, sea_orm::DbErr>>()
         .map_err(AppError::from)
 }
 
-fn by_id<T>(rows: Vec<T>, id: impl Fn(&T) -> &String) -> HashMap<String, T> {
-    rows.into_iter().map(|r| (id(&r).clone(), r)).collect()
+/// Rows of `E` by id: those cached in this generation, the rest in one statement.
+async fn rows_by_id<E>(
+    db: &impl ConnectionTrait,
+    cache: Option<&RowCache<'_>>,
+    id: E::Column,
+    ids: Vec<String>,
+) -> Result<HashMap<String, E::Model>, AppError>
+where
+    E: EntityTrait,
+    E::Model: CachedRow,
+{
+    let (mut found, missing) = match cache {
+        Some(cache) => cache.get::<E::Model>(&ids),
+        None => (HashMap::new(), ids),
+    };
+    if !missing.is_empty() {
+        let read = E::find().filter(id.is_in(missing)).all(db).await?;
+        if let Some(cache) = cache {
+            cache.keep(&read);
+        }
+        found.extend(read.into_iter().map(|r| (r.id().to_string(), r)));
+    }
+    Ok(found)
 }
 
 fn unique<'a>(ids: impl Iterator<Item = &'a String>) -> Vec<String> {
@@ -655,27 +688,6 @@ fn unique<'a>(ids: impl Iterator<Item = &'a String>) -> Vec<String> {
     v.sort();
     v.dedup();
     v
-}
-
-/// Approved comments per article, in one grouped query.
-async fn approved_comment_counts(
-    db: &impl ConnectionTrait,
-    ids: &[String],
-) -> Result<HashMap<String, u64>, AppError> {
-    let rows: Vec<(String, i64)> = comment::Entity::find()
-        .select_only()
-        .column(comment::Column::ArticleId)
-        .column_as(comment::Column::Id.count(), "n")
-        .filter(comment::Column::ArticleId.is_in(ids.to_vec()))
-        .filter(comment::Column::Status.eq("approved"))
-        .group_by(comment::Column::ArticleId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
-        .collect())
 }
 
 /// `original_url` for a cross-post, else the article's own URL on the site.

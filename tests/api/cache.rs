@@ -107,6 +107,18 @@ both_backends! {
         assert_eq!(app.get_json(&path, 200).await["tags"][0]["name"], "Old name");
         app.send("PATCH", &format!("/api/v1/tags/{tid}"), Some(&admin), Some(json!({"name": "New name"}))).await;
         assert_eq!(app.get_json(&path, 200).await["tags"][0]["name"], "New name");
+        // Bylines too, in the article, the list and search (all attach them
+        // from rows read once per generation).
+        let author = app.send("POST", "/api/v1/authors", Some(&admin), Some(json!({"name": "Byline Before"}))).await.json::<Value>().await.unwrap();
+        let aid = author["id"].as_str().unwrap();
+        app.send("PATCH", &format!("/api/v1/articles/{id}"), Some(&admin), Some(json!({"author_ids": [aid]}))).await;
+        let search = "/api/v1/search?q=GraphQL";
+        assert_eq!(app.get_json(list, 200).await["data"][0]["authors"][0]["name"], "Byline Before");
+        assert_eq!(app.get_json(search, 200).await["data"][0]["article"]["authors"][0]["name"], "Byline Before");
+        app.send("PATCH", &format!("/api/v1/authors/{aid}"), Some(&admin), Some(json!({"name": "Byline After"}))).await;
+        assert_eq!(app.get_json(&path, 200).await["authors"][0]["name"], "Byline After");
+        assert_eq!(app.get_json(list, 200).await["data"][0]["authors"][0]["name"], "Byline After");
+        assert_eq!(app.get_json(search, 200).await["data"][0]["article"]["authors"][0]["name"], "Byline After");
         // Deleting: gone at once.
         assert_eq!(app.send("DELETE", &format!("/api/v1/articles/{id}"), Some(&admin), None).await.status(), 204);
         assert_eq!(app.get(&path).await.status(), 404);
