@@ -167,6 +167,17 @@ pub async fn submit(
             format!("must be at most {MAX_BODY_CHARS} characters"),
         ));
     }
+    // Read before the write lock, which every comment waits for: whether the
+    // address already has an approved comment (first-time moderation).
+    let known_commenter = staff.is_none()
+        && errors.is_empty()
+        && cfg.comment_moderation == Moderation::FirstTime
+        && comment::Entity::find()
+            .filter(comment::Column::AuthorEmail.eq(email.clone()))
+            .filter(comment::Column::Status.eq(APPROVED))
+            .count(&state.db)
+            .await?
+            > 0;
     let txn = crate::services::write_txn(&state.db).await?;
     let mut depth = 0;
     if let Some(pid) = input.parent_id.as_deref().filter(|p| !p.is_empty()) {
@@ -217,15 +228,8 @@ pub async fn submit(
         match cfg.comment_moderation {
             Moderation::None => APPROVED,
             Moderation::All => PENDING,
-            Moderation::FirstTime => {
-                let known = comment::Entity::find()
-                    .filter(comment::Column::AuthorEmail.eq(email.clone()))
-                    .filter(comment::Column::Status.eq(APPROVED))
-                    .count(&txn)
-                    .await?
-                    > 0;
-                if known { APPROVED } else { PENDING }
-            }
+            Moderation::FirstTime if known_commenter => APPROVED,
+            Moderation::FirstTime => PENDING,
         }
     };
     let saved = comment::ActiveModel {

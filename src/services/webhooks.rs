@@ -434,11 +434,29 @@ async fn enqueue(
     data: serde_json::Value,
     occurs_at: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let hooks: Vec<webhook::Model> = webhook::Entity::find()
+    let hooks = active_hooks(txn).await?;
+    enqueue_to(txn, &hooks, event_type, article_id, data, occurs_at).await
+}
+
+/// The active endpoints (read once when a write raises several events).
+async fn active_hooks(txn: &impl ConnectionTrait) -> Result<Vec<webhook::Model>, AppError> {
+    Ok(webhook::Entity::find()
         .filter(webhook::Column::Active.eq(true))
         .all(txn)
-        .await?
-        .into_iter()
+        .await?)
+}
+
+/// [`enqueue`] to those of `active` that subscribe to `event_type`.
+async fn enqueue_to(
+    txn: &impl ConnectionTrait,
+    active: &[webhook::Model],
+    event_type: &str,
+    article_id: Option<&str>,
+    data: serde_json::Value,
+    occurs_at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let hooks: Vec<&webhook::Model> = active
+        .iter()
         .filter(|w| {
             serde_json::from_str::<Vec<String>>(&w.events)
                 .is_ok_and(|events| events.iter().any(|e| e == event_type))
@@ -536,8 +554,10 @@ pub(crate) async fn comment_created(
     c: &comment::Model,
 ) -> Result<(), AppError> {
     let at = now();
-    enqueue(
+    let hooks = active_hooks(txn).await?;
+    enqueue_to(
         txn,
+        &hooks,
         COMMENT_CREATED,
         Some(&c.article_id),
         comment_payload(c),
@@ -545,8 +565,9 @@ pub(crate) async fn comment_created(
     )
     .await?;
     if c.status == crate::services::comments::APPROVED {
-        enqueue(
+        enqueue_to(
             txn,
+            &hooks,
             COMMENT_APPROVED,
             Some(&c.article_id),
             comment_payload(c),
