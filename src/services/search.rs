@@ -164,8 +164,15 @@ pub struct Hit {
     pub rank: f64,
 }
 
-/// Visible articles matching `input`, most relevant first, with snippets;
-/// and how many match in all.
+/// How many of the newest matches are ranked by relevance. A word found in
+/// most of the archive would otherwise have every match scored on every
+/// query, a cost that grows with the archive; older matches follow the
+/// ranked ones, newest first.
+pub const RANKED_MATCHES: u64 = 1000;
+
+/// Visible articles matching `input`, most relevant first among the newest
+/// [`RANKED_MATCHES`] matches (then newest first), with snippets; and how
+/// many match in all.
 pub async fn search(
     state: &AppState,
     input: &str,
@@ -203,13 +210,26 @@ pub async fn search(
             select
                 .expr_as(
                     Expr::cust_with_values(
-                        "ts_rank_cd(\"articles\".\"search_vector\", to_tsquery('broadsheet_search', $1))::float8",
+                        format!(
+                            "CASE WHEN \"articles\".\"published_at\" >= coalesce((\
+                               SELECT w.\"published_at\" FROM \"articles\" w \
+                               WHERE w.\"search_vector\" @@ to_tsquery('broadsheet_search', $1) \
+                                 AND w.\"published_at\" IS NOT NULL \
+                               ORDER BY w.\"published_at\" DESC OFFSET {} LIMIT 1), '-infinity') \
+                             THEN ts_rank_cd(\"articles\".\"search_vector\", \
+                               to_tsquery('broadsheet_search', $1))::float8 END",
+                            RANKED_MATCHES - 1
+                        ),
                         [query.tsquery()],
                     ),
                     Alias::new("rank"),
                 )
                 .and_where(matches(backend, &query))
-                .order_by_expr(Expr::cust("\"rank\""), Order::Desc)
+                .order_by_expr_with_nulls(
+                    Expr::cust("\"rank\""),
+                    Order::Desc,
+                    sea_orm::sea_query::NullOrdering::Last,
+                )
                 .order_by((article::Entity, article::Column::PublishedAt), Order::Desc);
             let (sql, values) = select.build(PostgresQueryBuilder);
             let mut ranks: Vec<(String, f64)> = Vec::new();
@@ -219,7 +239,7 @@ pub async fn search(
             {
                 ranks.push((
                     row.try_get::<String>("", "id")?,
-                    row.try_get::<f64>("", "rank")?,
+                    row.try_get::<Option<f64>>("", "rank")?.unwrap_or(0.0),
                 ));
             }
             ranks
@@ -237,7 +257,15 @@ pub async fn search(
             fts.expr_as(Expr::cust("article_fts.rowid"), Alias::new("rid"))
                 // bm25 is lower-is-better; negated so that higher is better everywhere.
                 .expr_as(
-                    Expr::cust("-bm25(article_fts, 10.0, 4.0, 4.0, 1.0)"),
+                    Expr::cust_with_values(
+                        format!(
+                            "CASE WHEN article_fts.rowid >= coalesce((SELECT rowid FROM article_fts \
+                               WHERE article_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET {}), 0) \
+                             THEN -bm25(article_fts, 10.0, 4.0, 4.0, 1.0) END",
+                            RANKED_MATCHES - 1
+                        ),
+                        [query.fts5()],
+                    ),
                     Alias::new("rank"),
                 )
                 .from(Alias::new("article_fts"))
@@ -260,7 +288,7 @@ pub async fn search(
             {
                 ranked.push((
                     row.try_get::<i64>("", "rid")?,
-                    row.try_get::<f64>("", "rank")?,
+                    row.try_get::<Option<f64>>("", "rank")?.unwrap_or(0.0),
                 ));
             }
             if ranked.is_empty() {
