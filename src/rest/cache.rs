@@ -34,9 +34,17 @@ impl Audience {
 
 /// A strong ETag for exact bytes.
 pub fn etag_of(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("\"{}\"", hex(&Sha256::digest(bytes)[..16]))
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 /// Whether an `If-None-Match` header matches `etag` (weak comparison, RFC 9110 §13.1.2).
