@@ -6,8 +6,9 @@ use std::collections::HashMap;
 
 use chrono::Duration;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Iterable,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, Query},
 };
 
 use crate::{
@@ -178,6 +179,8 @@ pub async fn submit(
             .count(&state.db)
             .await?
             > 0;
+    // The endpoints to tell, read before the lock too (as of this moment).
+    let hooks = super::webhooks::active_hooks(&state.db).await?;
     let txn = crate::services::write_txn(&state.db).await?;
     let mut depth = 0;
     if let Some(pid) = input.parent_id.as_deref().filter(|p| !p.is_empty()) {
@@ -204,17 +207,6 @@ pub async fn submit(
         return Err(AppError::Validation(errors));
     }
     let at = now();
-    let duplicate = comment::Entity::find()
-        .filter(comment::Column::ArticleId.eq(article.id.clone()))
-        .filter(comment::Column::AuthorEmail.eq(email.clone()))
-        .filter(comment::Column::Body.eq(body.clone()))
-        .filter(comment::Column::CreatedAt.gt(at - Duration::minutes(DUPLICATE_WINDOW_MINUTES)))
-        .count(&txn)
-        .await?
-        > 0;
-    if duplicate {
-        return Err(AppError::Conflict("you already posted this comment".into()));
-    }
     let status = if staff.is_some() {
         APPROVED
     } else if text::link_count(&body) > cfg.comment_max_links as usize
@@ -232,25 +224,61 @@ pub async fn submit(
             Moderation::FirstTime => PENDING,
         }
     };
-    let saved = comment::ActiveModel {
-        id: Set(new_id()),
-        article_id: Set(article.id.clone()),
-        parent_id: Set(input.parent_id.filter(|p| !p.is_empty())),
-        depth: Set(depth),
-        author_name: Set(name),
-        author_email: Set(email),
-        author_url: Set(url),
-        user_id: Set(staff.map(|u| u.id)),
-        body: Set(body),
-        status: Set(status.to_string()),
-        ip: Set(Some(ctx.client_ip.to_string())),
-        user_agent: Set(ctx.user_agent.clone()),
-        created_at: Set(at),
-        updated_at: Set(at),
+    let saved = comment::Model {
+        id: new_id(),
+        article_id: article.id.clone(),
+        parent_id: input.parent_id.filter(|p| !p.is_empty()),
+        depth,
+        author_name: name,
+        author_email: email,
+        author_url: url,
+        user_id: staff.map(|u| u.id),
+        body,
+        status: status.to_string(),
+        ip: Some(ctx.client_ip.to_string()),
+        user_agent: ctx.user_agent.clone(),
+        created_at: at,
+        updated_at: at,
+    };
+    // Inserted unless the same address posted the same text to the same
+    // article within the window: one statement, in the write lock.
+    use sea_orm::ExprTrait as _;
+    let duplicate = Query::select()
+        .expr(Expr::val(1))
+        .from(comment::Entity)
+        .and_where(Expr::col(comment::Column::ArticleId).eq(saved.article_id.clone()))
+        .and_where(Expr::col(comment::Column::AuthorEmail).eq(saved.author_email.clone()))
+        .and_where(Expr::col(comment::Column::Body).eq(saved.body.clone()))
+        .and_where(
+            Expr::col(comment::Column::CreatedAt)
+                .gt(at - Duration::minutes(DUPLICATE_WINDOW_MINUTES)),
+        )
+        .to_owned();
+    let row = comment::ActiveModel::from(saved.clone());
+    let columns: Vec<comment::Column> = comment::Column::iter().collect();
+    let mut values = Query::select();
+    for c in &columns {
+        values.expr(Expr::val(
+            row.get(*c)
+                .into_value()
+                .unwrap_or(sea_orm::Value::String(None)),
+        ));
     }
-    .insert(&txn)
-    .await?;
-    super::webhooks::comment_created(&txn, &saved).await?;
+    values.and_where(Expr::exists(duplicate).not());
+    let mut insert = Query::insert();
+    insert
+        .into_table(comment::Entity)
+        .columns(columns)
+        .select_from(values)
+        .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
+    let inserted = txn
+        .execute_raw(txn.get_database_backend().build(&insert))
+        .await?
+        .rows_affected();
+    if inserted == 0 {
+        return Err(AppError::Conflict("you already posted this comment".into()));
+    }
+    super::webhooks::comment_created(&txn, &hooks, &saved).await?;
     txn.commit().await?;
     state.webhook_wake.notify_one();
     Ok(saved.into())

@@ -439,7 +439,9 @@ async fn enqueue(
 }
 
 /// The active endpoints (read once when a write raises several events).
-async fn active_hooks(txn: &impl ConnectionTrait) -> Result<Vec<webhook::Model>, AppError> {
+pub(crate) async fn active_hooks(
+    txn: &impl ConnectionTrait,
+) -> Result<Vec<webhook::Model>, AppError> {
     Ok(webhook::Entity::find()
         .filter(webhook::Column::Active.eq(true))
         .all(txn)
@@ -551,13 +553,13 @@ pub(crate) async fn article_changed(
 /// `comment.created`, and `comment.approved` when it was approved at once.
 pub(crate) async fn comment_created(
     txn: &impl ConnectionTrait,
+    hooks: &[webhook::Model],
     c: &comment::Model,
 ) -> Result<(), AppError> {
     let at = now();
-    let hooks = active_hooks(txn).await?;
     enqueue_to(
         txn,
-        &hooks,
+        hooks,
         COMMENT_CREATED,
         Some(&c.article_id),
         comment_payload(c),
@@ -567,7 +569,7 @@ pub(crate) async fn comment_created(
     if c.status == crate::services::comments::APPROVED {
         enqueue_to(
             txn,
-            &hooks,
+            hooks,
             COMMENT_APPROVED,
             Some(&c.article_id),
             comment_payload(c),
@@ -1276,7 +1278,9 @@ mod tests {
             updated_at: at,
         };
         let txn = crate::services::write_txn(&db).await.unwrap();
-        comment_created(&txn, &c).await.unwrap();
+        comment_created(&txn, &active_hooks(&txn).await.unwrap(), &c)
+            .await
+            .unwrap();
         drop(txn);
         assert_eq!(webhook_event::Entity::find().count(&db).await.unwrap(), 0);
         assert_eq!(
@@ -1284,7 +1288,9 @@ mod tests {
             0
         );
         let txn = crate::services::write_txn(&db).await.unwrap();
-        comment_created(&txn, &c).await.unwrap();
+        comment_created(&txn, &active_hooks(&txn).await.unwrap(), &c)
+            .await
+            .unwrap();
         txn.commit().await.unwrap();
         assert_eq!(webhook_event::Entity::find().count(&db).await.unwrap(), 1);
         assert_eq!(
