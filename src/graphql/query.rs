@@ -178,7 +178,8 @@ impl QueryRoot {
         .gql()
     }
 
-    /// Full-text search over visible articles, most relevant first, each hit
+    /// Full-text search over visible articles, most relevant first (among the
+    /// 1,000 newest matches; older matches follow, newest first), each hit
     /// with a highlighted snippet. `query`: words (all must match; accents,
     /// case and English word endings ignored), `prefix*` and `"exact
     /// phrases"`, at most 256 characters; any other syntax is plain text.

@@ -374,7 +374,8 @@ pub struct SearchHitDto {
     pub rank: f64,
 }
 
-/// A page of search results, most relevant first.
+/// A page of search results, most relevant first (relevance is scored for the
+/// 1,000 newest matches; older matches follow them, newest first).
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct SearchResults {
     pub data: Vec<SearchHitDto>,
@@ -385,7 +386,7 @@ pub struct SearchResults {
 #[utoipa::path(get, path = "/api/v1/search", tag = "articles",
     params(SearchParams),
     responses(
-        (status = 200, description = "Matching visible articles, most relevant first", body = SearchResults,
+        (status = 200, description = "Matching visible articles, most relevant first among the 1,000 newest matches, then newest first", body = SearchResults,
             headers(("Link" = String, description = "RFC 8288 links: first, prev, next, last"),
                     ("X-Total-Count" = u64, description = "Total number of matching articles"),
                     ("ETag" = String, description = "Strong validator of the body"))),
