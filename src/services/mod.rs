@@ -174,6 +174,21 @@ fn sqlite_writer_queue(db: &sea_orm::DatabaseConnection) -> std::sync::Arc<tokio
         .clone()
 }
 
+/// Run one write statement on its own (atomic by itself, no transaction
+/// needed), in the same SQLite writer queue as [`write_txn`].
+pub async fn write_one(
+    db: &sea_orm::DatabaseConnection,
+    stmt: sea_orm::Statement,
+) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
+    use sea_orm::ConnectionTrait;
+    let _turn = if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        Some(sqlite_writer_queue(db).lock_owned().await)
+    } else {
+        None
+    };
+    db.execute_raw(stmt).await
+}
+
 /// Begin a transaction that will write. On SQLite, writers of this process
 /// first queue in memory, one at a time (waiting on SQLite's busy handler
 /// instead would sleep 1–100 ms per retry and collapse under load), then take

@@ -448,6 +448,16 @@ pub(crate) async fn active_hooks(
         .await?)
 }
 
+fn subscribes(hook: &webhook::Model, event_type: &str) -> bool {
+    serde_json::from_str::<Vec<String>>(&hook.events)
+        .is_ok_and(|events| events.iter().any(|e| e == event_type))
+}
+
+/// Whether any of `active` subscribes to `event_type`.
+pub(crate) fn subscribed(active: &[webhook::Model], event_type: &str) -> bool {
+    active.iter().any(|w| subscribes(w, event_type))
+}
+
 /// [`enqueue`] to those of `active` that subscribe to `event_type`.
 async fn enqueue_to(
     txn: &impl ConnectionTrait,
@@ -459,10 +469,7 @@ async fn enqueue_to(
 ) -> Result<(), AppError> {
     let hooks: Vec<&webhook::Model> = active
         .iter()
-        .filter(|w| {
-            serde_json::from_str::<Vec<String>>(&w.events)
-                .is_ok_and(|events| events.iter().any(|e| e == event_type))
-        })
+        .filter(|w| subscribes(w, event_type))
         .collect();
     if hooks.is_empty() {
         return Ok(());
