@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Broadsheet's benchmark: builds release, seeds a synthetic archive through the
 # CLI, serves it, drives each scenario with wrk, and prints one table (req/s,
-# p50, p99, errors, server RSS, ratio to a fixed-bytes reference handler run in
-# the same invocation). Results go to bench/RESULTS.md.
+# p50, p99, errors, server RSS, and the ratio to a fixed-bytes reference
+# handler run in the same invocation with a body of that scenario's size and
+# the same wrk script). Results go to bench/RESULTS.md.
 #
 #   bench/run.sh [--articles N] [--comments M] [--duration SECONDS]
 #                [--connections C] [--postgres URL] [--out FILE]
@@ -94,10 +95,6 @@ until curl -fs "$BASE/readyz" >/dev/null 2>&1; do sleep 0.01; done
 
 SLUG=$(sed -n "$(( (ARTICLES + 1) / 2 ))p" "$WORK/slugs.txt")
 ARTICLE_BYTES=$(curl -fs "$BASE/api/v1/articles/$SLUG" | wc -c)
-REF_PORT=$(free_port)
-./target/release/examples/reference "$ARTICLE_BYTES" "127.0.0.1:$REF_PORT" > /dev/null &
-REF_PID=$!
-until curl -fs "http://127.0.0.1:$REF_PORT/" >/dev/null 2>&1; do sleep 0.01; done
 
 # ---- wrk scripts: each prints "RESULT requests seconds p50_us p99_us errors"
 cat > "$WORK/done.lua" <<'LUA'
@@ -170,37 +167,56 @@ run_wrk() { # url script -> "req/s p50_ms p99_ms errors"
   echo "$line" | awk '{printf "%.0f %.2f %.2f %d %d\n", $2 / $3, $4 / 1000, $5 / 1000, $6, $2}'
 }
 
-REF_LINE=$(run_wrk "http://127.0.0.1:$REF_PORT/api/v1/articles/x" get.lua)
-REF_RPS=$(echo "$REF_LINE" | cut -d' ' -f1)
+# The reference handler serves fixed bytes of the size of each scenario's
+# answer, driven by the same wrk script, so every ratio compares equal work.
+reference() { # bytes script -> "req/s ..." (BENCH_BODY passes through)
+  local bytes="$1" script="$2" port line
+  port=$(free_port)
+  ./target/release/examples/reference "$bytes" "127.0.0.1:$port" > /dev/null &
+  REF_PID=$!
+  until curl -fs "http://127.0.0.1:$port/" >/dev/null 2>&1; do sleep 0.01; done
+  line=$(run_wrk "http://127.0.0.1:$port" "$script")
+  kill "$REF_PID"; wait "$REF_PID" 2>/dev/null || true; REF_PID=""
+  echo "$line"
+}
+size_of() { curl -fs "$@" | wc -c; }
 
 FRONT='{"query":"{ articles(first: 10) { edges { node { title slug excerpt publishedAt commentCount authors { name slug } source { name } tags { name slug } } } } }"}'
 PAGE="{\"query\":\"{ article(slug: \\\"$SLUG\\\") { title bodyHtml authors { name } tags { name } source { name } comments(first: 50, topLevel: true) { totalCount edges { node { authorName bodyHtml createdAt replies { authorName bodyHtml } } } } } }\"}"
+SEARCH_WORD=$(echo "$SLUG" | tr '-' '\n' | awk 'length >= 6' | head -1)
 
 ROWS=""
-row() { # name line
-  local name="$1" line="$2" rps p50 p99 err ratio
-  read -r rps p50 p99 err _ <<<"$line"
-  ratio=$(echo "scale=0; $rps * 100 / $REF_RPS" | bc)
-  ROWS+="| $name | $rps | $p50 | $p99 | $err | $(rss_mb) | ${ratio}% |"$'\n'
-  printf '%-34s %9s req/s  p50 %7s ms  p99 %7s ms  errors %5s  RSS %6s MB  %4s%% of reference\n' "$name" "$rps" "$p50" "$p99" "$err" "$(rss_mb)" "$ratio"
+row() { # name bytes script url -> one line of the table (BENCH_BODY passes through)
+  local name="$1" bytes="$2" script="$3" url="$4" rps p50 p99 err rss ref ratio
+  LAST_LINE=$(run_wrk "$url" "$script")
+  read -r rps p50 p99 err _ <<<"$LAST_LINE"
+  rss=$(rss_mb)
+  read -r ref _ <<<"$(reference "$bytes" "$script")"
+  ratio=$(echo "scale=0; $rps * 100 / $ref" | bc)
+  ROWS+="| $name | $bytes | $rps | $p50 | $p99 | $err | $rss | $ref | ${ratio}% |"$'\n'
+  printf '%-34s %7s B %9s req/s  p50 %7s ms  p99 %7s ms  errors %5s  RSS %6s MB  reference %7s req/s  %4s%%\n' \
+    "$name" "$bytes" "$rps" "$p50" "$p99" "$err" "$rss" "$ref" "$ratio"
 }
-echo "== scenarios: $DURATION s each, $CONNECTIONS connections, 2 wrk threads"
-row "reference handler (fixed bytes)" "$REF_LINE"
-row "REST article by slug" "$(run_wrk "$BASE/api/v1/articles/$SLUG" get.lua)"
-row "REST list page 1" "$(run_wrk "$BASE/api/v1/articles" get.lua)"
-row "REST comments of an article" "$(run_wrk "$BASE/api/v1/articles/$SLUG/comments?per_page=50" get.lua)"
-row "GraphQL front page" "$(BENCH_BODY="$FRONT" run_wrk "$BASE/graphql" post.lua)"
-row "GraphQL article + 50 comments" "$(BENCH_BODY="$PAGE" run_wrk "$BASE/graphql" post.lua)"
-row "cold-read mix (random slugs)" "$(run_wrk "$BASE" mix.lua)"
-row "search (words from random titles)" "$(run_wrk "$BASE" search.lua)"
+echo "== scenarios: $DURATION s each, $CONNECTIONS connections, 2 wrk threads; then the reference at the same size"
+row "REST article by slug" "$ARTICLE_BYTES" get.lua "$BASE/api/v1/articles/$SLUG"
+row "REST list page 1" "$(size_of "$BASE/api/v1/articles")" get.lua "$BASE/api/v1/articles"
+row "REST comments of an article" "$(size_of "$BASE/api/v1/articles/$SLUG/comments?per_page=50")" get.lua \
+  "$BASE/api/v1/articles/$SLUG/comments?per_page=50"
+BENCH_BODY="$FRONT" row "GraphQL front page" \
+  "$(size_of "$BASE/graphql" -H 'content-type: application/json' -d "$FRONT")" post.lua "$BASE/graphql"
+BENCH_BODY="$PAGE" row "GraphQL article + 50 comments" \
+  "$(size_of "$BASE/graphql" -H 'content-type: application/json' -d "$PAGE")" post.lua "$BASE/graphql"
+row "cold-read mix (random slugs)" "$ARTICLE_BYTES" mix.lua "$BASE"
+row "search (words from random titles)" "$(size_of "$BASE/api/v1/search?q=$SEARCH_WORD")" search.lua "$BASE"
 TOKEN=$(curl -fs "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
   -d "{\"email\":\"$BROADSHEET_ADMIN_EMAIL\",\"password\":\"$BROADSHEET_ADMIN_PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 count_comments() { curl -fs "$BASE/api/v1/comments/counts" -H "authorization: Bearer $TOKEN" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(v for v in d.values() if isinstance(v, int)))'; }
+COMMENT_BYTES=$(size_of "$BASE/api/v1/articles/$SLUG/comments" -H 'content-type: application/json' \
+  -d '{"author_name":"Bench reader","author_email":"size@example.net","body":"Benchmark comment for the size of an answer"}')
 BEFORE=$(count_comments)
-WRITE_LINE=$(run_wrk "$BASE" comments.lua)
-row "comment submissions (writes)" "$WRITE_LINE"
+row "comment submissions (writes)" "$COMMENT_BYTES" comments.lua "$BASE"
 AFTER=$(count_comments)
-read -r _ _ _ WRITE_ERR WRITE_TOTAL <<<"$WRITE_LINE"
+read -r _ _ _ WRITE_ERR WRITE_TOTAL <<<"$LAST_LINE"
 ACKED=$((WRITE_TOTAL - WRITE_ERR))
 STORED=$((AFTER - BEFORE))
 echo "comment submissions: $ACKED acknowledged, $STORED stored"
@@ -239,8 +255,8 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   echo "- Start-up to ready on the existing database: $STARTUP_MS ms (best of 3)"
   echo "- Comment submissions: $ACKED acknowledged, $STORED stored"
   echo
-  echo "| scenario | req/s | p50 ms | p99 ms | errors | server RSS MB | of reference |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| scenario | body bytes | req/s | p50 ms | p99 ms | errors | server RSS MB | reference req/s (same bytes) | of reference |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   printf '%s' "$ROWS"
   if [ -n "$PLANS" ]; then
     echo
