@@ -250,46 +250,7 @@ pub async fn submit(
         created_at: at,
         updated_at: at,
     };
-    // Inserted unless the same address posted the same text to the same
-    // article within the window: one statement, in the write lock.
-    use sea_orm::ExprTrait as _;
-    let duplicate = Query::select()
-        .expr(Expr::val(1))
-        .from(comment::Entity)
-        .and_where(Expr::col(comment::Column::ArticleId).eq(saved.article_id.clone()))
-        // By the article's comments, never by all of an address's comments
-        // (SQLite, without statistics, would pick the address index; `+`
-        // keeps it off it).
-        .and_where(match state.db.get_database_backend() {
-            sea_orm::DatabaseBackend::Sqlite => {
-                Expr::cust_with_values("+\"author_email\" = ?", [saved.author_email.clone()])
-            }
-            _ => Expr::col(comment::Column::AuthorEmail).eq(saved.author_email.clone()),
-        })
-        .and_where(Expr::col(comment::Column::Body).eq(saved.body.clone()))
-        .and_where(
-            Expr::col(comment::Column::CreatedAt)
-                .gt(at - Duration::minutes(DUPLICATE_WINDOW_MINUTES)),
-        )
-        .to_owned();
-    let row = comment::ActiveModel::from(saved.clone());
-    let columns: Vec<comment::Column> = comment::Column::iter().collect();
-    let mut values = Query::select();
-    for c in &columns {
-        values.expr(Expr::val(
-            row.get(*c)
-                .into_value()
-                .unwrap_or(sea_orm::Value::String(None)),
-        ));
-    }
-    values.and_where(Expr::exists(duplicate).not());
-    let mut insert = Query::insert();
-    insert
-        .into_table(comment::Entity)
-        .columns(columns)
-        .select_from(values)
-        .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
-    let insert = state.db.get_database_backend().build(&insert);
+    let insert = insert_unless_duplicate(state.db.get_database_backend(), &saved)?;
     let inserted = match &txn {
         Some(txn) => txn.execute_raw(insert).await?,
         None => crate::services::write_one(&state.db, insert).await?,
@@ -304,6 +265,53 @@ pub async fn submit(
         state.webhook_wake.notify_one();
     }
     Ok(saved.into())
+}
+
+/// The insert of `c`, unless the same address posted the same text to the
+/// same article within the duplicate window: one statement, which affects
+/// no row for a duplicate.
+fn insert_unless_duplicate(
+    backend: sea_orm::DatabaseBackend,
+    c: &comment::Model,
+) -> Result<sea_orm::Statement, AppError> {
+    use sea_orm::ExprTrait as _;
+    let duplicate = Query::select()
+        .expr(Expr::val(1))
+        .from(comment::Entity)
+        .and_where(Expr::col(comment::Column::ArticleId).eq(c.article_id.clone()))
+        // By the article's comments, never by all of an address's comments
+        // (SQLite, without statistics, would pick the address index; `+`
+        // keeps it off it).
+        .and_where(match backend {
+            sea_orm::DatabaseBackend::Sqlite => {
+                Expr::cust_with_values("+\"author_email\" = ?", [c.author_email.clone()])
+            }
+            _ => Expr::col(comment::Column::AuthorEmail).eq(c.author_email.clone()),
+        })
+        .and_where(Expr::col(comment::Column::Body).eq(c.body.clone()))
+        .and_where(
+            Expr::col(comment::Column::CreatedAt)
+                .gt(c.created_at - Duration::minutes(DUPLICATE_WINDOW_MINUTES)),
+        )
+        .to_owned();
+    let row = comment::ActiveModel::from(c.clone());
+    let columns: Vec<comment::Column> = comment::Column::iter().collect();
+    let mut values = Query::select();
+    for col in &columns {
+        values.expr(Expr::val(
+            row.get(*col)
+                .into_value()
+                .unwrap_or(sea_orm::Value::String(None)),
+        ));
+    }
+    values.and_where(Expr::exists(duplicate).not());
+    let mut insert = Query::insert();
+    insert
+        .into_table(comment::Entity)
+        .columns(columns)
+        .select_from(values)
+        .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
+    Ok(backend.build(&insert))
 }
 
 fn blocklisted(words: &[String], fields: &[&str]) -> bool {

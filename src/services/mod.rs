@@ -181,12 +181,17 @@ pub async fn write_one(
     stmt: sea_orm::Statement,
 ) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
     use sea_orm::ConnectionTrait;
-    let _turn = if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+    let _turn = writer_turn(db).await;
+    db.execute_raw(stmt).await
+}
+
+/// This writer's turn in the SQLite writer queue (none on PostgreSQL).
+async fn writer_turn(db: &sea_orm::DatabaseConnection) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
         Some(sqlite_writer_queue(db).lock_owned().await)
     } else {
         None
-    };
-    db.execute_raw(stmt).await
+    }
 }
 
 /// Begin a transaction that will write. On SQLite, writers of this process
@@ -198,11 +203,7 @@ pub async fn write_one(
 pub async fn write_txn(db: &sea_orm::DatabaseConnection) -> Result<WriteTxn, sea_orm::DbErr> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
     let sqlite = db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
-    let turn = if sqlite {
-        Some(sqlite_writer_queue(db).lock_owned().await)
-    } else {
-        None
-    };
+    let turn = writer_turn(db).await;
     let txn = db
         .begin_with_options(TransactionOptions {
             sqlite_transaction_mode: sqlite.then_some(SqliteTransactionMode::Immediate),

@@ -536,23 +536,29 @@ pub(crate) async fn article_changed(
             .await?;
     }
     let was_visible = before.is_some_and(|b| crate::services::articles::is_public_at(b, at));
+    // One read of the endpoints, whatever the events this write raises.
+    let hooks = active_hooks(txn).await?;
     let Some(view) = after else {
         let b = before.expect("a deletion has the deleted row");
-        return enqueue(txn, ARTICLE_DELETED, Some(id), article_payload(b, None), at).await;
+        let data = article_payload(b, None);
+        return enqueue_to(txn, &hooks, ARTICLE_DELETED, Some(id), data, at).await;
     };
     let a = &view.article;
     let visible = crate::services::articles::is_public_at(a, at);
     let data = article_payload(a, Some(view));
-    match (was_visible, visible) {
-        (false, true) => enqueue(txn, ARTICLE_PUBLISHED, Some(id), data.clone(), at).await?,
-        (true, true) => enqueue(txn, ARTICLE_UPDATED, Some(id), data.clone(), at).await?,
-        (true, false) => enqueue(txn, ARTICLE_UNPUBLISHED, Some(id), data.clone(), at).await?,
-        (false, false) => {}
+    let event = match (was_visible, visible) {
+        (false, true) => Some(ARTICLE_PUBLISHED),
+        (true, true) => Some(ARTICLE_UPDATED),
+        (true, false) => Some(ARTICLE_UNPUBLISHED),
+        (false, false) => None,
+    };
+    if let Some(event) = event {
+        enqueue_to(txn, &hooks, event, Some(id), data.clone(), at).await?;
     }
     if a.status == crate::services::articles::PUBLISHED
         && let Some(when) = a.published_at.filter(|p| *p > at)
     {
-        enqueue(txn, ARTICLE_PUBLISHED, Some(id), data, when).await?;
+        enqueue_to(txn, &hooks, ARTICLE_PUBLISHED, Some(id), data, when).await?;
     }
     Ok(())
 }
