@@ -65,7 +65,7 @@ fi
 export BROADSHEET_JWT_SECRET="bench-secret-bench-secret-bench-secret-0123"
 export BROADSHEET_ADMIN_EMAIL="admin@bench.example" BROADSHEET_ADMIN_PASSWORD="bench-admin-password"
 export BROADSHEET_COMMENT_RATE_PER_MINUTE=0 BROADSHEET_LOGIN_FAILURES_PER_MINUTE=0
-export BROADSHEET_LOG_LEVEL=warn BROADSHEET_DB_MAX_CONNECTIONS="${BROADSHEET_DB_MAX_CONNECTIONS:-16}"
+export BROADSHEET_LOG_LEVEL=warn  # pool size: the server's default unless BROADSHEET_DB_MAX_CONNECTIONS is set
 
 echo "== seeding $ARTICLES articles x $COMMENTS comments ($BACKEND)"
 SEED_START=$(date +%s.%N)

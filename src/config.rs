@@ -65,7 +65,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `BROADSHEET_MIGRATE_ON_START`: apply pending migrations at start-up (default true).
     pub migrate_on_start: bool,
-    /// `BROADSHEET_DB_MAX_CONNECTIONS`: pool size (default 16).
+    /// `BROADSHEET_DB_MAX_CONNECTIONS`: pool size (default 16 on PostgreSQL,
+    /// 4 on SQLite: each SQLite connection is a thread with its own page
+    /// cache, and on a few cores more of them cost memory and speed).
     pub db_max_connections: u32,
     /// `BROADSHEET_JWT_ALGORITHM`: `HS256` (default), `EdDSA` or `RS256`.
     pub jwt_algorithm: JwtAlgorithm,
@@ -217,8 +219,14 @@ impl Config {
     /// A configuration with defaults for everything but the database; used by tests
     /// and as the base that files and the environment override.
     pub fn with_database(database_url: impl Into<String>) -> Self {
+        let database_url = database_url.into();
+        let db_max_connections = if database_url.starts_with("sqlite:") {
+            4
+        } else {
+            16
+        };
         Config {
-            database_url: database_url.into(),
+            database_url,
             bind: DEFAULT_BIND.parse().expect("default bind address is valid"),
             jwt_secret: None,
             site_url: DEFAULT_SITE_URL.to_string(),
@@ -227,7 +235,7 @@ impl Config {
             log_level: "info".into(),
             log_format: LogFormat::Human,
             migrate_on_start: true,
-            db_max_connections: 16,
+            db_max_connections,
             jwt_algorithm: JwtAlgorithm::Hs256,
             jwt_kid: "default".into(),
             jwt_previous_secrets: Vec::new(),
@@ -855,7 +863,7 @@ mod tests {
         let path = dir.path().join("broadsheet.toml");
         std::fs::write(
             &path,
-            "bind = \"127.0.0.1:9000\"\nsite_url = \"https://example.org/\"\ndb_max_connections = 4\n",
+            "bind = \"127.0.0.1:9000\"\nsite_url = \"https://example.org/\"\ndb_max_connections = 6\n",
         )
         .unwrap();
         let cfg = Config::load_from(Some(&path), |k| {
@@ -864,7 +872,7 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.bind.port(), 9100);
         assert_eq!(cfg.site_url, "https://example.org");
-        assert_eq!(cfg.db_max_connections, 4);
+        assert_eq!(cfg.db_max_connections, 6);
 
         std::fs::write(&path, "colour = \"blue\"\n").unwrap();
         let err = Config::load_from(Some(&path), |_| None).unwrap_err();
