@@ -13,7 +13,9 @@
 //!   computed before an acknowledged write is served after it (a read racing
 //!   the write stores its result under the old generation, and is ignored);
 //! - time alone changes what readers see only when a scheduled article comes
-//!   due: the cache knows the next such moment and starts over at it;
+//!   due: the cache knows the next such moment and starts over at it (it
+//!   reads it from the database at start and when another writer changed
+//!   something; an article saved here with a later time tells it directly);
 //! - other writers: on PostgreSQL every instance `NOTIFY`s the others after
 //!   a write and `LISTEN`s for theirs (while the listener is down, the cache
 //!   is bypassed); on SQLite a watcher polls `PRAGMA data_version`, which
@@ -21,7 +23,7 @@
 //!
 //! The same generations keep a second, smaller cache honest: the bylines,
 //! tags and sources that article reads attach ([`RowCache`]). An article
-//! read missing the response cache then costs two statements, not five.
+//! read missing the response cache then costs one statement, not five.
 
 use std::{
     collections::HashMap,
@@ -84,6 +86,8 @@ pub struct ResponseCache {
     /// Sent with our notifications so we skip our own.
     instance: String,
     rows: Mutex<RowMaps>,
+    /// Woken after each write, to tell the other instances (PostgreSQL).
+    to_notify: tokio::sync::Notify,
 }
 
 /// Rows most reads attach, by id, as of one generation.
@@ -196,6 +200,7 @@ impl ResponseCache {
             next_change_ms: AtomicI64::new(i64::MIN),
             instance: crate::services::new_id(),
             rows: Mutex::new(RowMaps::default()),
+            to_notify: tokio::sync::Notify::new(),
         }
     }
 
@@ -225,16 +230,19 @@ impl ResponseCache {
         (entry.generation == self.generation.load(Ordering::SeqCst)).then_some(entry)
     }
 
-    /// Our write is committed: invalidate here, then tell the other instances.
-    async fn changed(&self, state: &AppState) {
+    /// Our write is committed: invalidate here, then have the other
+    /// instances told (by [`notify_postgres`], which sends one `NOTIFY` for
+    /// every write made while the previous one was on its way).
+    fn changed(&self) {
         self.invalidate();
-        if state.db.get_database_backend() == DatabaseBackend::Postgres {
-            let sql = format!("SELECT pg_notify('{CHANNEL}', '{}')", self.instance);
-            if let Err(e) = state.db.execute_unprepared(&sql).await {
-                tracing::warn!(error = %e, "could not notify other instances of a change");
-            }
-        }
-        self.refresh_next_change(&state.db).await;
+        self.to_notify.notify_one();
+    }
+
+    /// An article was scheduled for `at` (by this instance: the others hear
+    /// of it and look the schedule up again).
+    pub fn scheduled(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.next_change_ms
+            .fetch_min(at.timestamp_millis(), Ordering::SeqCst);
     }
 
     /// Look up when the next scheduled article comes due.
@@ -276,8 +284,14 @@ pub async fn notify_other_instances(db: &DatabaseConnection) {
     }
 }
 
-/// Start the task that hears about other writers (see the module docs).
+/// Start the tasks that tell other instances of our writes and hear about
+/// theirs (see the module docs).
 pub fn watch_other_writers(state: &AppState) {
+    if state.db.get_database_backend() == DatabaseBackend::Postgres {
+        // Whether or not this instance caches, the others may.
+        let state = state.clone();
+        tokio::spawn(async move { notify_postgres(state).await });
+    }
     if state.response_cache.entries.is_none() {
         return;
     }
@@ -293,6 +307,20 @@ pub fn watch_other_writers(state: &AppState) {
             tokio::spawn(async move { poll_sqlite(url, state).await });
         }
         _ => {}
+    }
+}
+
+/// Tell the other instances after our writes: one `NOTIFY` per wake-up, so
+/// writes made while one is on its way share the next (a write's answer
+/// does not wait for it; the others hear within a round trip or two).
+async fn notify_postgres(state: AppState) {
+    let cache = &state.response_cache;
+    let sql = format!("SELECT pg_notify('{CHANNEL}', '{}')", cache.instance);
+    loop {
+        cache.to_notify.notified().await;
+        if let Err(e) = state.db.execute_unprepared(&sql).await {
+            tracing::warn!(error = %e, "could not notify other instances of a change");
+        }
     }
 }
 
@@ -459,7 +487,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         Kind::Write => {
             let response = next.run(request).await;
             if response.status().is_success() || graphql_post {
-                cache.changed(&state).await;
+                cache.changed();
             }
             response
         }
@@ -505,7 +533,10 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
                         generation,
                         status: parts.status,
                         headers,
-                        body: bytes.clone(),
+                        // An exact-size copy: a serializer's buffer can be
+                        // up to twice the length it holds, and the weigher
+                        // counts only the length.
+                        body: Bytes::copy_from_slice(&bytes),
                     }),
                 );
             }

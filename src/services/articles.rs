@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, Select, Set,
     sea_query::{Expr, Func, Order, Query},
 };
 
@@ -559,7 +559,18 @@ async fn hydrate_from(
     let ids: Vec<String> = rows.iter().map(|a| a.id.clone()).collect();
     // Every statement is a round trip (on SQLite, two thread hops), so the
     // links and the counts come in one, and the rows they name from the cache.
-    let mut links = links_of(db, &ids).await?;
+    let links = links_of(db, &ids).await?;
+    hydrate_linked(db, site_url, cache, rows, links).await
+}
+
+/// [`hydrate_from`] with the links already read (by [`find_with_links`]).
+async fn hydrate_linked(
+    db: &impl ConnectionTrait,
+    site_url: &str,
+    cache: Option<&RowCache<'_>>,
+    rows: Vec<article::Model>,
+    mut links: Vec<Link>,
+) -> Result<Vec<ArticleView>, AppError> {
     links.sort_by_key(|l| l.n);
     let targets = |kind: char| unique(links.iter().filter(|l| l.kind == kind).map(|l| &l.target));
     let authors: HashMap<String, author::Model> =
@@ -720,8 +731,8 @@ pub async fn get(state: &AppState, actor: &Actor, id_or_slug: &str) -> Result<Fo
     let not_found = || AppError::NotFound {
         resource: "article",
     };
-    let found = find_by_id_or_slug(db, id_or_slug).await?;
-    let Some(a) = found else {
+    let found = find_with_links(db, id_or_slug).await?;
+    let Some((a, links)) = found else {
         let old = article_slug::Entity::find_by_id(id_or_slug.to_string())
             .one(db)
             .await?
@@ -736,10 +747,21 @@ pub async fn get(state: &AppState, actor: &Actor, id_or_slug: &str) -> Result<Fo
         }
         return Ok(Found::MovedTo(current.slug));
     };
-    if !is_public(&a) && !may_see_unpublished(actor, &byline_ids(db, &a.id).await?) {
-        return Err(not_found());
+    if !is_public(&a) {
+        let bylines: Vec<String> = links
+            .iter()
+            .filter(|l| l.kind == 'a')
+            .map(|l| l.target.clone())
+            .collect();
+        if !may_see_unpublished(actor, &bylines) {
+            return Err(not_found());
+        }
     }
-    let mut view = hydrate(state, vec![a]).await?.pop().ok_or_else(not_found)?;
+    let cache = state.response_cache.rows();
+    let mut view = hydrate_linked(db, &state.config.site_url, cache.as_ref(), vec![a], links)
+        .await?
+        .pop()
+        .ok_or_else(not_found)?;
     if actor.is_staff() {
         view.previous_slugs = article_slug::Entity::find()
             .filter(article_slug::Column::ArticleId.eq(view.article.id.clone()))
@@ -828,6 +850,65 @@ pub async fn get_preview(
 }
 
 /// An article by id or current slug.
+/// The article whose id or current slug is `id_or_slug`, with its bylines,
+/// tags and approved comment count ([`Link`]s), in one statement: a cold read
+/// of one article is then this and nothing else when the rows it names are
+/// in the row cache.
+async fn find_with_links(
+    db: &impl ConnectionTrait,
+    id_or_slug: &str,
+) -> Result<Option<(article::Model, Vec<Link>)>, AppError> {
+    /// `string_agg(… ORDER BY …)` is both PostgreSQL's and SQLite's (3.44+);
+    /// ids are UUIDs, so a comma cannot occur inside one.
+    const AUTHORS: &str = "(SELECT string_agg(author_id, ',' ORDER BY position) \
+        FROM article_authors WHERE article_id = articles.id)";
+    const TAGS: &str = "(SELECT string_agg(tag_id, ',' ORDER BY position) \
+        FROM article_tags WHERE article_id = articles.id)";
+    const APPROVED: &str = "(SELECT COUNT(*) FROM comments \
+        WHERE article_id = articles.id AND status = 'approved')";
+    struct Row(article::Model, Vec<Link>);
+    impl FromQueryResult for Row {
+        fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+            let a = article::Model::from_query_result(row, pre)?;
+            let mut links = Vec::new();
+            for (kind, column) in [('a', "link_authors"), ('t', "link_tags")] {
+                let ids: Option<String> = row.try_get(pre, column)?;
+                links.extend(ids.iter().flat_map(|ids| ids.split(',')).enumerate().map(
+                    |(n, id)| Link {
+                        kind,
+                        article_id: a.id.clone(),
+                        target: id.to_string(),
+                        n: n as i64,
+                    },
+                ));
+            }
+            let approved: i64 = row.try_get(pre, "link_comments")?;
+            if approved > 0 {
+                links.push(Link {
+                    kind: 'c',
+                    article_id: a.id.clone(),
+                    target: String::new(),
+                    n: approved,
+                });
+            }
+            Ok(Row(a, links))
+        }
+    }
+    Ok(article::Entity::find()
+        .filter(
+            Condition::any()
+                .add(article::Column::Id.eq(id_or_slug))
+                .add(article::Column::Slug.eq(id_or_slug)),
+        )
+        .column_as(Expr::cust(AUTHORS), "link_authors")
+        .column_as(Expr::cust(TAGS), "link_tags")
+        .column_as(Expr::cust(APPROVED), "link_comments")
+        .into_model::<Row>()
+        .one(db)
+        .await?
+        .map(|Row(a, links)| (a, links)))
+}
+
 pub(crate) async fn find_by_id_or_slug(
     db: &impl ConnectionTrait,
     id_or_slug: &str,
@@ -1226,6 +1307,7 @@ pub async fn create(
     super::webhooks::article_changed(&txn, None, view.as_ref()).await?;
     txn.commit().await?;
     state.webhook_wake.notify_one();
+    note_schedule(state, view.as_ref());
     view.ok_or(AppError::NotFound {
         resource: "article",
     })
@@ -1403,6 +1485,7 @@ pub async fn update(
     super::webhooks::article_changed(&txn, Some(&current), view.as_ref()).await?;
     txn.commit().await?;
     state.webhook_wake.notify_one();
+    note_schedule(state, view.as_ref());
     view.ok_or(AppError::NotFound {
         resource: "article",
     })
@@ -1421,6 +1504,19 @@ pub async fn publish(
         ..Default::default()
     };
     update(state, actor, id, fields, Expected::Any).await
+}
+
+/// A saved article that is to appear later: cached reads must start over
+/// when it does. (Only a write like this can bring the next change nearer;
+/// one that takes a schedule away leaves at most one needless start-over.)
+fn note_schedule(state: &AppState, view: Option<&ArticleView>) {
+    if let Some(a) = view.map(|v| &v.article)
+        && a.status == PUBLISHED
+        && let Some(at) = a.published_at
+        && at > now()
+    {
+        state.response_cache.scheduled(at);
+    }
 }
 
 /// Delete an article (its comments, links and slug history go with it).

@@ -18,7 +18,7 @@ use crate::{
         comment as text,
         pagination::{Cursor, Page, PageRequest},
     },
-    entities::{article, comment, user},
+    entities::{article, comment, user, webhook},
     error::{AppError, FieldError},
     services::{
         articles::{self, Connection, is_http_url},
@@ -81,6 +81,72 @@ async fn visible_article(
         })
 }
 
+/// What a comment submission reads before the write lock: its article's
+/// few columns it checks, and two facts about the rest of the database.
+#[derive(sea_orm::FromQueryResult)]
+struct SubmissionGate {
+    id: String,
+    status: String,
+    published_at: Option<chrono::DateTime<chrono::Utc>>,
+    comment_status: String,
+    known_commenter: bool,
+    any_hook: bool,
+}
+
+/// The visible article `id_or_slug` (or 404), whether `email` (when asked)
+/// already has an approved comment, and whether any webhook endpoint is
+/// active, in one statement.
+async fn submission_gate(
+    db: &impl ConnectionTrait,
+    id_or_slug: &str,
+    email: Option<&str>,
+) -> Result<SubmissionGate, AppError> {
+    use sea_orm::ExprTrait as _;
+    let known = match email {
+        // One row is enough (a prolific address has thousands).
+        Some(email) => Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(comment::Entity)
+                .and_where(Expr::col(comment::Column::AuthorEmail).eq(email))
+                .and_where(Expr::col(comment::Column::Status).eq(APPROVED))
+                .to_owned(),
+        ),
+        None => Expr::val(false),
+    };
+    let any_hook = Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(webhook::Entity)
+            .and_where(Expr::col(webhook::Column::Active).eq(true))
+            .to_owned(),
+    );
+    // Found by primary key or unique slug, then checked here (as in
+    // `visible_article`).
+    article::Entity::find()
+        .select_only()
+        .columns([
+            article::Column::Id,
+            article::Column::Status,
+            article::Column::PublishedAt,
+            article::Column::CommentStatus,
+        ])
+        .column_as(known, "known_commenter")
+        .column_as(any_hook, "any_hook")
+        .filter(
+            Condition::any()
+                .add(article::Column::Id.eq(id_or_slug))
+                .add(article::Column::Slug.eq(id_or_slug)),
+        )
+        .into_model::<SubmissionGate>()
+        .one(db)
+        .await?
+        .filter(|a| a.status == articles::PUBLISHED && a.published_at.is_some_and(|p| p <= now()))
+        .ok_or(AppError::NotFound {
+            resource: "article",
+        })
+}
+
 /// Submit a comment. Signed-in staff comment as themselves, approved at once
 /// and without the per-address limit; everyone else goes through the rules.
 pub async fn submit(
@@ -108,7 +174,19 @@ pub async fn submit(
             .hit(&format!("ip:{}", ctx.client_ip))
             .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
     }
-    let article = visible_article(&state.db, article_ref).await?;
+    // Who is writing: staff as themselves, readers as they say.
+    let (name, email) = match &staff {
+        Some(u) => (Some(u.display_name.clone()), Some(u.email.clone())),
+        None => (input.author_name.clone(), input.author_email.clone()),
+    };
+    let name = name.map(|n| n.trim().to_string()).unwrap_or_default();
+    let email = email.map(|e| e.trim().to_string()).unwrap_or_default();
+    // Read before the write lock, which every comment waits for: the
+    // article, whether the address already has an approved comment
+    // (first-time moderation) and whether any endpoint is to be told.
+    let first_time_rule = staff.is_none() && cfg.comment_moderation == Moderation::FirstTime;
+    let gate = submission_gate(&state.db, article_ref, first_time_rule.then_some(&*email)).await?;
+    let article = &gate;
     let closed_by_age = cfg.comments_close_after_days > 0
         && article
             .published_at
@@ -119,13 +197,6 @@ pub async fn submit(
         ));
     }
 
-    // Who is writing: staff as themselves, readers as they say.
-    let (name, email) = match &staff {
-        Some(u) => (Some(u.display_name.clone()), Some(u.email.clone())),
-        None => (input.author_name.clone(), input.author_email.clone()),
-    };
-    let name = name.map(|n| n.trim().to_string()).unwrap_or_default();
-    let email = email.map(|e| e.trim().to_string()).unwrap_or_default();
     let url = input
         .author_url
         .as_deref()
@@ -168,23 +239,13 @@ pub async fn submit(
             format!("must be at most {MAX_BODY_CHARS} characters"),
         ));
     }
-    // Read before the write lock, which every comment waits for: whether the
-    // address already has an approved comment (first-time moderation).
-    let known_commenter = staff.is_none()
-        && errors.is_empty()
-        && cfg.comment_moderation == Moderation::FirstTime
-        // One row is enough (a prolific address has thousands).
-        && comment::Entity::find()
-            .select_only()
-            .column(comment::Column::Id)
-            .filter(comment::Column::AuthorEmail.eq(email.clone()))
-            .filter(comment::Column::Status.eq(APPROVED))
-            .into_tuple::<String>()
-            .one(&state.db)
-            .await?
-            .is_some();
-    // The endpoints to tell, read before the lock too (as of this moment).
-    let hooks = super::webhooks::active_hooks(&state.db).await?;
+    let known_commenter = gate.known_commenter;
+    // The endpoints to tell, as of this moment (read only when there are).
+    let hooks = if gate.any_hook {
+        super::webhooks::active_hooks(&state.db).await?
+    } else {
+        Vec::new()
+    };
     let parent_id = input.parent_id.clone().filter(|p| !p.is_empty());
     // With no parent to check and no endpoint to tell, the comment is one
     // atomic statement; otherwise it is written in a transaction.
