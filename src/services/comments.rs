@@ -340,14 +340,16 @@ fn insert_unless_duplicate(
         .expr(Expr::val(1))
         .from(comment::Entity)
         .and_where(Expr::col(comment::Column::ArticleId).eq(c.article_id.clone()))
-        // By the article's comments, never by all of an address's comments
-        // (SQLite, without statistics, would pick the address index; `+`
-        // keeps it off it).
+        // By the article's comments, never by all of an address's comments:
+        // SQLite without statistics, and PostgreSQL with statistics older
+        // than a prolific address, pick the address index and read every
+        // comment it ever wrote (PostgreSQL: 23 ms at 20,000). An expression
+        // on the column (`+` / `|| ''`) keeps them off it.
         .and_where(match backend {
             sea_orm::DatabaseBackend::Sqlite => {
                 Expr::cust_with_values("+\"author_email\" = ?", [c.author_email.clone()])
             }
-            _ => Expr::col(comment::Column::AuthorEmail).eq(c.author_email.clone()),
+            _ => Expr::cust_with_values("\"author_email\" || '' = $1", [c.author_email.clone()]),
         })
         .and_where(Expr::col(comment::Column::Body).eq(c.body.clone()))
         .and_where(

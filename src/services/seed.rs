@@ -362,6 +362,9 @@ pub async fn synthetic(
     };
     let mut slugs = Vec::with_capacity(articles as usize);
     let mut comments = 0u64;
+    // A readership, not ten readers: about four comments per address, as on
+    // a real site (PostgreSQL plans lookups by address from how many there are).
+    let readers = (articles * comments_per_article / 4).max(10);
     let mut made = 0u64;
     while made < articles {
         let txn = crate::services::write_txn(&state.db).await?;
@@ -428,7 +431,10 @@ pub async fn synthetic(
                     depth: Set(i32::from(parent.is_some())),
                     parent_id: Set(parent),
                     author_name: Set(format!("Reader {c}")),
-                    author_email: Set(format!("reader{c}@example.net")),
+                    author_email: Set(format!(
+                        "reader{}@example.net",
+                        rng.random_range(0..readers)
+                    )),
                     author_url: Set(None),
                     user_id: Set(None),
                     body: Set(capitalise(&words(&mut rng, 40))),
