@@ -277,10 +277,15 @@ impl ResponseCache {
 /// PostgreSQL instances hear it at once; SQLite ones see `data_version` move.
 pub async fn notify_other_instances(db: &DatabaseConnection) {
     if db.get_database_backend() == DatabaseBackend::Postgres {
-        let sql = format!("SELECT pg_notify('{CHANNEL}', 'cli')");
-        if let Err(e) = db.execute_unprepared(&sql).await {
-            tracing::warn!(error = %e, "could not notify running instances of the change");
-        }
+        notify(db, "cli").await;
+    }
+}
+
+/// One `NOTIFY` on [`CHANNEL`], from `sender` (instances skip their own).
+async fn notify(db: &DatabaseConnection, sender: &str) {
+    let sql = format!("SELECT pg_notify('{CHANNEL}', '{sender}')");
+    if let Err(e) = db.execute_unprepared(&sql).await {
+        tracing::warn!(error = %e, "could not notify other instances of a change");
     }
 }
 
@@ -315,12 +320,9 @@ pub fn watch_other_writers(state: &AppState) {
 /// does not wait for it; the others hear within a round trip or two).
 async fn notify_postgres(state: AppState) {
     let cache = &state.response_cache;
-    let sql = format!("SELECT pg_notify('{CHANNEL}', '{}')", cache.instance);
     loop {
         cache.to_notify.notified().await;
-        if let Err(e) = state.db.execute_unprepared(&sql).await {
-            tracing::warn!(error = %e, "could not notify other instances of a change");
-        }
+        notify(&state.db, &cache.instance).await;
     }
 }
 

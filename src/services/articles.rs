@@ -849,7 +849,6 @@ pub async fn get_preview(
         })
 }
 
-/// An article by id or current slug.
 /// The article whose id or current slug is `id_or_slug`, with its bylines,
 /// tags and approved comment count ([`Link`]s), in one statement: a cold read
 /// of one article is then this and nothing else when the rows it names are
@@ -895,11 +894,7 @@ async fn find_with_links(
         }
     }
     Ok(article::Entity::find()
-        .filter(
-            Condition::any()
-                .add(article::Column::Id.eq(id_or_slug))
-                .add(article::Column::Slug.eq(id_or_slug)),
-        )
+        .filter(is_id_or_slug(id_or_slug))
         .column_as(Expr::cust(AUTHORS), "link_authors")
         .column_as(Expr::cust(TAGS), "link_tags")
         .column_as(Expr::cust(APPROVED), "link_comments")
@@ -909,16 +904,20 @@ async fn find_with_links(
         .map(|Row(a, links)| (a, links)))
 }
 
+/// Articles whose id or current slug is `id_or_slug`.
+pub(crate) fn is_id_or_slug(id_or_slug: &str) -> Condition {
+    Condition::any()
+        .add(article::Column::Id.eq(id_or_slug))
+        .add(article::Column::Slug.eq(id_or_slug))
+}
+
+/// An article by id or current slug.
 pub(crate) async fn find_by_id_or_slug(
     db: &impl ConnectionTrait,
     id_or_slug: &str,
 ) -> Result<Option<article::Model>, AppError> {
     Ok(article::Entity::find()
-        .filter(
-            Condition::any()
-                .add(article::Column::Id.eq(id_or_slug))
-                .add(article::Column::Slug.eq(id_or_slug)),
-        )
+        .filter(is_id_or_slug(id_or_slug))
         .one(db)
         .await?)
 }
@@ -929,7 +928,22 @@ fn is_public(a: &article::Model) -> bool {
 
 /// Whether the public may see `a` at `at` (the row-level twin of [`visible_to_public`]).
 pub(crate) fn is_public_at(a: &article::Model, at: DateTime<Utc>) -> bool {
-    a.status == PUBLISHED && a.published_at.is_some_and(|p| p <= at)
+    public_at(&a.status, a.published_at, at)
+}
+
+/// [`is_public_at`] from the two columns it reads.
+pub(crate) fn public_at(
+    status: &str,
+    published_at: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> bool {
+    status == PUBLISHED && published_at.is_some_and(|p| p <= at)
+}
+
+/// When `a`, published with a time after `at`, is to appear (`None`: it is
+/// not scheduled).
+pub(crate) fn scheduled_after(a: &article::Model, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    a.published_at.filter(|p| a.status == PUBLISHED && *p > at)
 }
 
 pub(crate) async fn byline_ids(
@@ -1510,11 +1524,7 @@ pub async fn publish(
 /// when it does. (Only a write like this can bring the next change nearer;
 /// one that takes a schedule away leaves at most one needless start-over.)
 fn note_schedule(state: &AppState, view: Option<&ArticleView>) {
-    if let Some(a) = view.map(|v| &v.article)
-        && a.status == PUBLISHED
-        && let Some(at) = a.published_at
-        && at > now()
-    {
+    if let Some(at) = view.and_then(|v| scheduled_after(&v.article, now())) {
         state.response_cache.scheduled(at);
     }
 }

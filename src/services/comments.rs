@@ -75,7 +75,7 @@ async fn visible_article(
     // filter in the same query would lead SQLite to the status index instead.
     articles::find_by_id_or_slug(db, id_or_slug)
         .await?
-        .filter(|a| a.status == articles::PUBLISHED && a.published_at.is_some_and(|p| p <= now()))
+        .filter(|a| articles::is_public_at(a, now()))
         .ok_or(AppError::NotFound {
             resource: "article",
         })
@@ -133,15 +133,11 @@ async fn submission_gate(
         ])
         .column_as(known, "known_commenter")
         .column_as(any_hook, "any_hook")
-        .filter(
-            Condition::any()
-                .add(article::Column::Id.eq(id_or_slug))
-                .add(article::Column::Slug.eq(id_or_slug)),
-        )
+        .filter(articles::is_id_or_slug(id_or_slug))
         .into_model::<SubmissionGate>()
         .one(db)
         .await?
-        .filter(|a| a.status == articles::PUBLISHED && a.published_at.is_some_and(|p| p <= now()))
+        .filter(|a| articles::public_at(&a.status, a.published_at, now()))
         .ok_or(AppError::NotFound {
             resource: "article",
         })

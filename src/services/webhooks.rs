@@ -555,9 +555,7 @@ pub(crate) async fn article_changed(
     if let Some(event) = event {
         enqueue_to(txn, &hooks, event, Some(id), data.clone(), at).await?;
     }
-    if a.status == crate::services::articles::PUBLISHED
-        && let Some(when) = a.published_at.filter(|p| *p > at)
-    {
+    if let Some(when) = crate::services::articles::scheduled_after(a, at) {
         enqueue_to(txn, &hooks, ARTICLE_PUBLISHED, Some(id), data, when).await?;
     }
     Ok(())
