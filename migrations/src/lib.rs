@@ -13,6 +13,7 @@ mod m20260101_000008_article_search;
 mod m20260101_000009_article_revisions;
 mod m20260101_000010_webhooks;
 mod m20260101_000011_create_import_refs;
+mod m20260101_000012_search_prefix_index;
 
 pub use m20260101_000008_article_search::SQLITE_REINDEX;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000009_article_revisions::Migration),
             Box::new(m20260101_000010_webhooks::Migration),
             Box::new(m20260101_000011_create_import_refs::Migration),
+            Box::new(m20260101_000012_search_prefix_index::Migration),
         ]
     }
 }

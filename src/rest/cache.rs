@@ -10,7 +10,6 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 /// `max-age` of public responses, in seconds.
 pub const PUBLIC_MAX_AGE: u32 = 30;
@@ -32,9 +31,14 @@ impl Audience {
     }
 }
 
-/// A strong ETag for exact bytes.
+/// A strong ETag for exact bytes: their 128-bit SipHash-1-3 (fixed keys, so
+/// every instance and every restart gives the same tag). Not a
+/// cryptographic digest, and it needs not be one: it only tells versions of
+/// one resource apart. It runs at several GB/s where SHA-256 without the CPU's
+/// SHA extensions runs at ~150 MB/s, and every uncached read hashes its body.
 pub fn etag_of(bytes: &[u8]) -> String {
-    format!("\"{}\"", hex(&Sha256::digest(bytes)[..16]))
+    let hash = siphasher::sip128::SipHasher13::new_with_keys(0, 0).hash(bytes);
+    format!("\"{:032x}\"", hash.as_u128())
 }
 
 /// Lowercase hex of `bytes`.

@@ -81,6 +81,37 @@ pub fn visible_to_public(at: DateTime<Utc>) -> Condition {
         .add(article::Column::PublishedAt.lte(at))
 }
 
+/// The rowids of articles the public cannot see at `at` (SQLite): drafts,
+/// archived articles and those scheduled later. Each part is one range of
+/// the (status, published_at) index, so the set costs what it holds, not
+/// what the archive holds; searches exclude it with `NOT IN` instead of
+/// testing every match against the much larger visible set.
+pub fn hidden_rowids(at: DateTime<Utc>) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::UnionType;
+    let part = |condition: Condition| {
+        Query::select()
+            .expr(Expr::cust("\"articles\".rowid"))
+            .from(article::Entity)
+            .cond_where(condition)
+            .to_owned()
+    };
+    let published = || Condition::all().add(article::Column::Status.eq(PUBLISHED));
+    part(Condition::all().add(article::Column::Status.lt(PUBLISHED)))
+        .union(
+            UnionType::All,
+            part(Condition::all().add(article::Column::Status.gt(PUBLISHED))),
+        )
+        .union(
+            UnionType::All,
+            part(published().add(article::Column::PublishedAt.is_null())),
+        )
+        .union(
+            UnionType::All,
+            part(published().add(article::Column::PublishedAt.gt(at))),
+        )
+        .to_owned()
+}
+
 /// When the next scheduled article comes due (public lists change then).
 pub async fn next_scheduled(
     db: &impl ConnectionTrait,

@@ -3,7 +3,7 @@
 //! `tsvector` (`articles.search_vector`, GIN-indexed). See migration 8.
 //!
 //! User input never reaches either engine's query syntax: it is parsed here
-//! into plain words, `word*` prefixes and `"quoted phrases"`, stripped of
+//! into plain words, `word*` prefixes (two letters or more) and `"quoted phrases"`, stripped of
 //! everything but letters and digits, and rebuilt as a query each engine
 //! reads literally. Unbalanced quotes, operators and 10 KB strings are all
 //! just text.
@@ -19,7 +19,7 @@ use crate::{
     entities::article,
     error::AppError,
     services::{
-        articles::{ArticleView, MAX_QUERY_CHARS, hydrate, visible_to_public},
+        articles::{ArticleView, MAX_QUERY_CHARS, hidden_rowids, hydrate, visible_to_public},
         now,
         taxonomy::Slice,
     },
@@ -89,6 +89,9 @@ impl SearchQuery {
                         prefix: false,
                     });
                 }
+                // A one-letter prefix would match a good part of the
+                // vocabulary (the prefix indexes start at two): a word.
+                let prefix = prefix && last.chars().count() >= 2;
                 terms.push(Term::Word { text: last, prefix });
             }
             rest = next.trim_start_matches([' ', '\t', '\n', '\r']);
@@ -182,218 +185,19 @@ pub async fn search(
     let Some(query) = SearchQuery::parse(input, field)? else {
         return Ok((Vec::new(), 0));
     };
-    let db = &state.db;
-    let backend = db.get_database_backend();
     let at = now();
-    let total = article::Entity::find()
-        .filter(visible_to_public(at))
-        .filter(matches(backend, &query))
-        .count(db)
-        .await?;
-    if slice.offset >= total || slice.limit == 0 {
+    // (id, snippet as the engine marked it, rank), in result order.
+    let (found, total) = match state.db.get_database_backend() {
+        DatabaseBackend::Postgres => postgres_page(&state.db, &query, at, slice).await?,
+        _ => sqlite_page(&state.db, &query, at, slice).await?,
+    };
+    if found.is_empty() {
         return Ok((Vec::new(), total));
     }
-    // Phase 1: rank, and keep one page of ids. Snippets are costly, so they
-    // are made in phase 2 for that page only, never for every match.
-    let mut select = Query::select();
-    select
-        .expr_as(
-            Expr::col((article::Entity, article::Column::Id)),
-            Alias::new("id"),
-        )
-        .from(article::Entity)
-        .cond_where(visible_to_public(at))
-        .limit(slice.limit)
-        .offset(slice.offset);
-    let ranks: Vec<(String, f64)> = match backend {
-        DatabaseBackend::Postgres => {
-            select
-                .expr_as(
-                    Expr::cust_with_values(
-                        format!(
-                            "CASE WHEN \"articles\".\"published_at\" >= coalesce((\
-                               SELECT w.\"published_at\" FROM \"articles\" w \
-                               WHERE w.\"search_vector\" @@ to_tsquery('broadsheet_search', $1) \
-                                 AND w.\"published_at\" IS NOT NULL \
-                               ORDER BY w.\"published_at\" DESC OFFSET {} LIMIT 1), '-infinity') \
-                             THEN ts_rank_cd(\"articles\".\"search_vector\", \
-                               to_tsquery('broadsheet_search', $1))::float8 END",
-                            RANKED_MATCHES - 1
-                        ),
-                        [query.tsquery()],
-                    ),
-                    Alias::new("rank"),
-                )
-                .and_where(matches(backend, &query))
-                .order_by_expr_with_nulls(
-                    Expr::cust("\"rank\""),
-                    Order::Desc,
-                    sea_orm::sea_query::NullOrdering::Last,
-                )
-                .order_by((article::Entity, article::Column::PublishedAt), Order::Desc);
-            let (sql, values) = select.build(PostgresQueryBuilder);
-            let mut ranks: Vec<(String, f64)> = Vec::new();
-            for row in db
-                .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-                .await?
-            {
-                ranks.push((
-                    row.try_get::<String>("", "id")?,
-                    row.try_get::<Option<f64>>("", "rank")?.unwrap_or(0.0),
-                ));
-            }
-            ranks
-        }
-        _ => {
-            // Ranked inside the FTS index; visibility through the covering
-            // (status, published_at) index, never by reading article rows
-            // (their large text columns make each row read costly).
-            let visible = Query::select()
-                .expr(Expr::cust("\"articles\".rowid"))
-                .from(article::Entity)
-                .cond_where(visible_to_public(at))
-                .to_owned();
-            let mut fts = Query::select();
-            fts.expr_as(Expr::cust("article_fts.rowid"), Alias::new("rid"))
-                // bm25 is lower-is-better; negated so that higher is better everywhere.
-                .expr_as(
-                    Expr::cust_with_values(
-                        format!(
-                            "CASE WHEN article_fts.rowid >= coalesce((SELECT rowid FROM article_fts \
-                               WHERE article_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET {}), 0) \
-                             THEN -bm25(article_fts, 10.0, 4.0, 4.0, 1.0) END",
-                            RANKED_MATCHES - 1
-                        ),
-                        [query.fts5()],
-                    ),
-                    Alias::new("rank"),
-                )
-                .from(Alias::new("article_fts"))
-                .and_where(Expr::cust_with_values(
-                    "article_fts MATCH ?",
-                    [query.fts5()],
-                ))
-                // `+` keeps SQLite from handing the IN list to FTS5 as a
-                // rowid constraint (which re-runs MATCH once per rowid).
-                .and_where(Expr::cust("+article_fts.rowid").in_subquery(visible))
-                .order_by_expr(Expr::cust("\"rank\""), Order::Desc)
-                .order_by_expr(Expr::cust("article_fts.rowid"), Order::Desc)
-                .limit(slice.limit)
-                .offset(slice.offset);
-            let (sql, values) = fts.build(SqliteQueryBuilder);
-            let mut ranked: Vec<(i64, f64)> = Vec::new();
-            for row in db
-                .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-                .await?
-            {
-                ranked.push((
-                    row.try_get::<i64>("", "rid")?,
-                    row.try_get::<Option<f64>>("", "rank")?.unwrap_or(0.0),
-                ));
-            }
-            if ranked.is_empty() {
-                return Ok((Vec::new(), total));
-            }
-            let ids = Query::select()
-                .expr_as(Expr::cust("\"articles\".rowid"), Alias::new("rid"))
-                .expr_as(
-                    Expr::col((article::Entity, article::Column::Id)),
-                    Alias::new("id"),
-                )
-                .from(article::Entity)
-                .and_where(
-                    Expr::cust("\"articles\".rowid")
-                        .is_in(ranked.iter().map(|(rid, _)| *rid).collect::<Vec<_>>()),
-                )
-                .to_owned();
-            let (sql, values) = ids.build(SqliteQueryBuilder);
-            let mut id_of: std::collections::HashMap<i64, String> = Default::default();
-            for row in db
-                .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-                .await?
-            {
-                id_of.insert(
-                    row.try_get::<i64>("", "rid")?,
-                    row.try_get::<String>("", "id")?,
-                );
-            }
-            ranked
-                .into_iter()
-                .filter_map(|(rid, rank)| id_of.remove(&rid).map(|id| (id, rank)))
-                .collect()
-        }
-    };
-    if ranks.is_empty() {
-        return Ok((Vec::new(), total));
-    }
-
-    // Phase 2: snippets for this page.
-    let page_ids: Vec<String> = ranks.iter().map(|(id, _)| id.clone()).collect();
-    let mut select = Query::select();
-    select
-        .expr_as(
-            Expr::col((article::Entity, article::Column::Id)),
-            Alias::new("id"),
-        )
-        .from(article::Entity)
-        .and_where(Expr::col((article::Entity, article::Column::Id)).is_in(page_ids));
-    let marks = format!("StartSel={HIT_START}, StopSel={HIT_END}");
-    let snippets = match backend {
-        DatabaseBackend::Postgres => {
-            select.expr_as(
-                Expr::cust_with_values(
-                    format!(
-                        "ts_headline('broadsheet_search', \"articles\".\"title\" || ' — ' || \
-                         coalesce(\"articles\".\"standfirst\" || ' — ', '') || \"articles\".\"body_text\", \
-                         to_tsquery('broadsheet_search', $1), \
-                         '{marks}, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \"')"
-                    ),
-                    [query.tsquery()],
-                ),
-                Alias::new("snippet"),
-            );
-            let (sql, values) = select.build(PostgresQueryBuilder);
-            Statement::from_sql_and_values(backend, sql, values)
-        }
-        _ => {
-            select
-                .join(
-                    JoinType::InnerJoin,
-                    Alias::new("article_fts"),
-                    Expr::cust("article_fts.rowid = \"articles\".rowid"),
-                )
-                .expr_as(
-                    Expr::cust(format!(
-                        "snippet(article_fts, -1, '{HIT_START}', '{HIT_END}', ' … ', 24)"
-                    )),
-                    Alias::new("snippet"),
-                )
-                .and_where(Expr::cust_with_values(
-                    "article_fts MATCH ?",
-                    [query.fts5()],
-                ));
-            let (sql, values) = select.build(SqliteQueryBuilder);
-            Statement::from_sql_and_values(backend, sql, values)
-        }
-    };
-    let mut snippet_of: std::collections::HashMap<String, String> = Default::default();
-    for row in db.query_all_raw(snippets).await? {
-        snippet_of.insert(
-            row.try_get::<String>("", "id")?,
-            row.try_get::<String>("", "snippet")?,
-        );
-    }
-    let found: Vec<(String, String, f64)> = ranks
-        .into_iter()
-        .map(|(id, rank)| {
-            let snippet = snippet_of.remove(&id).unwrap_or_default();
-            (id, snippet, rank)
-        })
-        .collect();
     let ids: Vec<String> = found.iter().map(|(id, _, _)| id.clone()).collect();
     let models = article::Entity::find()
         .filter(article::Column::Id.is_in(ids))
-        .all(db)
+        .all(&state.db)
         .await?;
     let mut views: std::collections::HashMap<String, ArticleView> = hydrate(state, models)
         .await?
@@ -411,6 +215,255 @@ pub async fn search(
         })
         .collect();
     Ok((hits, total))
+}
+
+/// One page of matches as (id, raw snippet, rank), and the total.
+type Page = (Vec<(String, String, f64)>, u64);
+
+/// SQLite: everything through the FTS index, newest first, so that no step
+/// reads more matches than the page needs except the exact count (one pass
+/// over the index's list of matches) and the relevance weights bm25 takes
+/// from it. Visibility is checked against the few hidden articles, never
+/// against the whole visible archive.
+async fn sqlite_page(
+    db: &sea_orm::DatabaseConnection,
+    query: &SearchQuery,
+    at: chrono::DateTime<chrono::Utc>,
+    slice: Slice,
+) -> Result<Page, AppError> {
+    let backend = DatabaseBackend::Sqlite;
+    let fts = query.fts5();
+    // The matches the public may see, as a query on `article_fts`.
+    let visible_matches = |select: &mut sea_orm::sea_query::SelectStatement| {
+        select
+            .from(Alias::new("article_fts"))
+            .and_where(Expr::cust_with_values("article_fts MATCH ?", [fts.clone()]))
+            // `+` keeps SQLite from handing the list to FTS5 as a rowid
+            // constraint (which re-runs MATCH once per rowid).
+            .and_where(Expr::cust("+article_fts.rowid").not_in_subquery(hidden_rowids(at)));
+    };
+    let mut count = Query::select();
+    count.expr_as(Expr::cust("count(*)"), Alias::new("n"));
+    visible_matches(&mut count);
+    let (sql, values) = count.build(SqliteQueryBuilder);
+    let total = match db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+    {
+        Some(row) => u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0),
+        None => 0,
+    };
+    if slice.offset >= total || slice.limit == 0 {
+        return Ok((Vec::new(), total));
+    }
+
+    // Phase 1: one page of rowids. The newest `RANKED_MATCHES` are ordered
+    // by relevance; any older ones follow, newest first.
+    let mut ranked: Vec<(i64, f64)> = Vec::new();
+    if slice.offset < RANKED_MATCHES {
+        let mut candidates = Query::select();
+        candidates
+            .expr_as(Expr::cust("article_fts.rowid"), Alias::new("rid"))
+            // bm25 is lower-is-better; negated so that higher is better everywhere.
+            .expr_as(
+                Expr::cust("-bm25(article_fts, 10.0, 4.0, 4.0, 1.0)"),
+                Alias::new("rank"),
+            )
+            .order_by_expr(Expr::cust("article_fts.rowid"), Order::Desc)
+            .limit(RANKED_MATCHES);
+        visible_matches(&mut candidates);
+        let page = Query::select()
+            .column(Alias::new("rid"))
+            .column(Alias::new("rank"))
+            .from_subquery(candidates, Alias::new("candidates"))
+            .order_by(Alias::new("rank"), Order::Desc)
+            .order_by(Alias::new("rid"), Order::Desc)
+            .limit(slice.limit)
+            .offset(slice.offset)
+            .to_owned();
+        let (sql, values) = page.build(SqliteQueryBuilder);
+        for row in db
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?
+        {
+            ranked.push((row.try_get("", "rid")?, row.try_get("", "rank")?));
+        }
+    }
+    let wanted = usize::try_from(slice.limit).unwrap_or(usize::MAX);
+    if ranked.len() < wanted && total > RANKED_MATCHES {
+        let mut older = Query::select();
+        older
+            .expr_as(Expr::cust("article_fts.rowid"), Alias::new("rid"))
+            .order_by_expr(Expr::cust("article_fts.rowid"), Order::Desc)
+            .limit((wanted - ranked.len()) as u64)
+            .offset(Ord::max(slice.offset, RANKED_MATCHES));
+        visible_matches(&mut older);
+        let (sql, values) = older.build(SqliteQueryBuilder);
+        for row in db
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?
+        {
+            ranked.push((row.try_get("", "rid")?, 0.0));
+        }
+    }
+    if ranked.is_empty() {
+        return Ok((Vec::new(), total));
+    }
+
+    // Phase 2: ids and snippets for this page only (snippets re-read the text).
+    let select = Query::select()
+        .expr_as(Expr::cust("\"articles\".rowid"), Alias::new("rid"))
+        .expr_as(
+            Expr::col((article::Entity, article::Column::Id)),
+            Alias::new("id"),
+        )
+        .expr_as(
+            Expr::cust(format!(
+                "snippet(article_fts, -1, '{HIT_START}', '{HIT_END}', ' … ', 24)"
+            )),
+            Alias::new("snippet"),
+        )
+        .from(article::Entity)
+        .join(
+            JoinType::InnerJoin,
+            Alias::new("article_fts"),
+            Expr::cust("article_fts.rowid = \"articles\".rowid"),
+        )
+        .and_where(
+            Expr::cust("\"articles\".rowid")
+                .is_in(ranked.iter().map(|(rid, _)| *rid).collect::<Vec<_>>()),
+        )
+        .and_where(Expr::cust_with_values("article_fts MATCH ?", [fts.clone()]))
+        .to_owned();
+    let (sql, values) = select.build(SqliteQueryBuilder);
+    let mut of_rowid: std::collections::HashMap<i64, (String, String)> = Default::default();
+    for row in db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+    {
+        of_rowid.insert(
+            row.try_get("", "rid")?,
+            (row.try_get("", "id")?, row.try_get("", "snippet")?),
+        );
+    }
+    let found = ranked
+        .into_iter()
+        .filter_map(|(rid, rank)| of_rowid.remove(&rid).map(|(id, s)| (id, s, rank)))
+        .collect();
+    Ok((found, total))
+}
+
+/// PostgreSQL: the GIN index finds the matches, `ts_rank_cd` orders the
+/// newest `RANKED_MATCHES` of them.
+async fn postgres_page(
+    db: &sea_orm::DatabaseConnection,
+    query: &SearchQuery,
+    at: chrono::DateTime<chrono::Utc>,
+    slice: Slice,
+) -> Result<Page, AppError> {
+    let backend = DatabaseBackend::Postgres;
+    let total = article::Entity::find()
+        .filter(visible_to_public(at))
+        .filter(matches(backend, query))
+        .count(db)
+        .await?;
+    if slice.offset >= total || slice.limit == 0 {
+        return Ok((Vec::new(), total));
+    }
+    // Phase 1: rank, and keep one page of ids. Snippets are costly, so they
+    // are made in phase 2 for that page only, never for every match.
+    let mut select = Query::select();
+    select
+        .expr_as(
+            Expr::col((article::Entity, article::Column::Id)),
+            Alias::new("id"),
+        )
+        .expr_as(
+            Expr::cust_with_values(
+                format!(
+                    "CASE WHEN \"articles\".\"published_at\" >= coalesce((\
+                       SELECT w.\"published_at\" FROM \"articles\" w \
+                       WHERE w.\"search_vector\" @@ to_tsquery('broadsheet_search', $1) \
+                         AND w.\"published_at\" IS NOT NULL \
+                       ORDER BY w.\"published_at\" DESC OFFSET {} LIMIT 1), '-infinity') \
+                     THEN ts_rank_cd(\"articles\".\"search_vector\", \
+                       to_tsquery('broadsheet_search', $1))::float8 END",
+                    RANKED_MATCHES - 1
+                ),
+                [query.tsquery()],
+            ),
+            Alias::new("rank"),
+        )
+        .from(article::Entity)
+        .cond_where(visible_to_public(at))
+        .and_where(matches(backend, query))
+        .order_by_expr_with_nulls(
+            Expr::cust("\"rank\""),
+            Order::Desc,
+            sea_orm::sea_query::NullOrdering::Last,
+        )
+        .order_by((article::Entity, article::Column::PublishedAt), Order::Desc)
+        .limit(slice.limit)
+        .offset(slice.offset);
+    let (sql, values) = select.build(PostgresQueryBuilder);
+    let mut ranks: Vec<(String, f64)> = Vec::new();
+    for row in db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+    {
+        ranks.push((
+            row.try_get::<String>("", "id")?,
+            row.try_get::<Option<f64>>("", "rank")?.unwrap_or(0.0),
+        ));
+    }
+    if ranks.is_empty() {
+        return Ok((Vec::new(), total));
+    }
+
+    // Phase 2: snippets for this page.
+    let marks = format!("StartSel={HIT_START}, StopSel={HIT_END}");
+    let select = Query::select()
+        .expr_as(
+            Expr::col((article::Entity, article::Column::Id)),
+            Alias::new("id"),
+        )
+        .expr_as(
+            Expr::cust_with_values(
+                format!(
+                    "ts_headline('broadsheet_search', \"articles\".\"title\" || ' — ' || \
+                     coalesce(\"articles\".\"standfirst\" || ' — ', '') || \"articles\".\"body_text\", \
+                     to_tsquery('broadsheet_search', $1), \
+                     '{marks}, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \"')"
+                ),
+                [query.tsquery()],
+            ),
+            Alias::new("snippet"),
+        )
+        .from(article::Entity)
+        .and_where(
+            Expr::col((article::Entity, article::Column::Id))
+                .is_in(ranks.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>()),
+        )
+        .to_owned();
+    let (sql, values) = select.build(PostgresQueryBuilder);
+    let mut snippet_of: std::collections::HashMap<String, String> = Default::default();
+    for row in db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+    {
+        snippet_of.insert(
+            row.try_get::<String>("", "id")?,
+            row.try_get::<String>("", "snippet")?,
+        );
+    }
+    let found = ranks
+        .into_iter()
+        .map(|(id, rank)| {
+            let snippet = snippet_of.remove(&id).unwrap_or_default();
+            (id, snippet, rank)
+        })
+        .collect();
+    Ok((found, total))
 }
 
 /// Rebuild SQLite's FTS index in one transaction; the number of articles
@@ -475,6 +528,11 @@ mod tests {
         assert_eq!(ts.matches('\'').count() % 2, 0, "{ts}");
         assert!(parse("\"\" *** ( ) ' ; --").is_none());
         assert!(parse("").is_none());
+    }
+
+    #[test]
+    fn one_letter_prefixes_are_words() {
+        assert_eq!(parse("a* ch*").unwrap().fts5(), "\"a\" \"ch\"*");
     }
 
     #[test]

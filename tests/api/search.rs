@@ -164,4 +164,34 @@ both_backends! {
         let gql = app.gql("query($q: String!) { search(query: $q) { totalCount } }", json!({"q": "x".repeat(10 * 1024)})).await;
         assert_eq!(gql["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     }
+
+    async fn matches_past_the_ranked_thousand_follow_newest_first_without_gaps(app) {
+        // Only the newest 1,000 matches are ordered by relevance; the rest
+        // follow, newest first. Paging across that boundary must neither
+        // skip nor repeat an article, and hidden articles stay hidden.
+        let out = app.cli(&["seed", "--synthetic", "--articles", "1010", "--comments-per-article", "0"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let admin = app.admin_token().await;
+        create(&app, &admin, json!({"title": "Trade draft", "body": "Trade, trade, trade.", "status": "draft"})).await;
+        let listed = app.get_json("/api/v1/articles?q=trade", 200).await["meta"]["total"].as_u64().unwrap();
+        let total = search(&app, "trade").await["meta"]["total"].as_u64().unwrap();
+        assert!(total > 1000, "{total}");
+        assert_eq!(total, listed, "search and the list's `q` filter agree");
+        let mut seen = std::collections::HashSet::new();
+        let mut hits: Vec<Value> = Vec::new();
+        for page in 1..=total.div_ceil(100) {
+            let body = app.get_json(&format!("/api/v1/search?q=trade&per_page=100&page={page}"), 200).await;
+            for hit in body["data"].as_array().unwrap() {
+                assert!(seen.insert(hit["article"]["id"].as_str().unwrap().to_string()), "twice: {}", hit["article"]["slug"]);
+                hits.push(hit.clone());
+            }
+        }
+        assert_eq!(hits.len() as u64, total);
+        let published = |h: &Value| h["article"]["published_at"].as_str().unwrap().to_string();
+        let (ranked, older) = hits.split_at(1000);
+        assert!(older.iter().all(|h| h["rank"] == 0.0), "{:?}", older.iter().map(|h| &h["rank"]).collect::<Vec<_>>());
+        assert!(older.windows(2).all(|w| published(&w[0]) > published(&w[1])), "older matches newest first");
+        let oldest_ranked = ranked.iter().map(published).min().unwrap();
+        assert!(older.iter().all(|h| published(h) < oldest_ranked), "the ranked ones are the newest");
+    }
 }
