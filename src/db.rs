@@ -38,6 +38,9 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, ConnectError
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
+        })
+        .map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_connect(|conn, _| Box::pin(stable_query_plans(conn)))
         });
     }
     let db = Database::connect(opts)
@@ -45,6 +48,41 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, ConnectError
         .map_err(|e| fail(describe_db_error(&e)))?;
     db.ping().await.map_err(|e| fail(describe_db_error(&e)))?;
     Ok(db)
+}
+
+/// Turn on SQLite's query-planner stability guarantee for a new connection.
+///
+/// Without it SQLite plans a statement anew whenever a bound value its
+/// planner looked at changes, and since 3.4x the planner looks at every
+/// `LIMIT ?`, which sea-query always binds. sqlx binds every value again on
+/// each run, so every run of a cached statement with a limit (an article
+/// read, every list) was parsed and planned again: a quarter of the SQLite
+/// threads' time in the cold-read benchmark. With the guarantee a plan never
+/// depends on bound values; ours never needed them (no `LIKE ?` prefix
+/// scans, no STAT4 samples).
+async fn stable_query_plans(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+) -> Result<(), sea_orm::sqlx::Error> {
+    use std::ffi::c_int;
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is the open connection whose lock `handle` holds for the
+    // duration of the call; the option takes an int and an optional
+    // out-pointer, passed as null.
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            db,
+            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+            1 as c_int,
+            std::ptr::null_mut::<c_int>(),
+        )
+    };
+    if rc != libsqlite3_sys::SQLITE_OK {
+        return Err(sea_orm::sqlx::Error::Configuration(
+            format!("SQLITE_DBCONFIG_ENABLE_QPSG failed with code {rc}").into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A one-line reason from a sea-orm/sqlx error, without the debug noise.
