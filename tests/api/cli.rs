@@ -35,7 +35,7 @@ both_backends! {
         let status = app.cli(&["migrate", "status"]);
         assert!(status.status.success(), "{}", stderr(&status));
         let text = stdout(&status);
-        assert_eq!(text.lines().count(), 11, "{text}");
+        assert_eq!(text.lines().count(), 12, "{text}");
         assert!(text.lines().all(|l| l.starts_with("applied")), "{text}");
 
         let down = app.cli(&["migrate", "down"]);
