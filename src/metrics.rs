@@ -71,6 +71,8 @@ pub struct Metrics {
     /// Response cache hits and misses (`response_cache`).
     pub cache_hits: Counter,
     pub cache_misses: Counter,
+    cache_entries: Gauge,
+    cache_bytes: Gauge,
     /// Webhook delivery attempts, by outcome.
     pub webhook_deliveries: Family<WebhookLabels, Counter>,
 }
@@ -148,6 +150,18 @@ impl Metrics {
             "Cacheable anonymous reads that had to be computed",
             cache_misses.clone(),
         );
+        let cache_entries = Gauge::default();
+        registry.register(
+            "response_cache_entries",
+            "Responses held by the response cache",
+            cache_entries.clone(),
+        );
+        let cache_bytes = Gauge::default();
+        registry.register(
+            "response_cache_bytes",
+            "Bytes the response cache counts against BROADSHEET_RESPONSE_CACHE_MB (bodies, keys, 256 per entry)",
+            cache_bytes.clone(),
+        );
         let webhook_deliveries = Family::<WebhookLabels, Counter>::default();
         registry.register(
             "webhook_attempts",
@@ -158,6 +172,8 @@ impl Metrics {
             webhook_deliveries,
             cache_hits,
             cache_misses,
+            cache_entries,
+            cache_bytes,
             registry,
             requests,
             latency,
@@ -281,6 +297,10 @@ pub async fn serve(State(state): State<AppState>, headers: axum::http::HeaderMap
         m.pool_idle.set(idle as i64);
     }
     m.pool_max.set(i64::from(state.config.db_max_connections));
+    let (entries, bytes) = state.response_cache.usage();
+    m.cache_entries
+        .set(i64::try_from(entries).unwrap_or(i64::MAX));
+    m.cache_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
     // The backlog needs the database; when it is down the last value stays.
     if let Ok(pending) = crate::services::comments::pending_count(&state.db).await {
         m.comments_pending

@@ -15,7 +15,9 @@ async fn published(app: &TestApp, token: &str, title: &str) -> (String, String) 
             "POST",
             "/api/v1/articles",
             Some(token),
-            Some(json!({"title": title, "status": "published"})),
+            // A body long enough for the cache to keep compressed.
+            Some(json!({"title": title, "status": "published",
+                "body": "A “quoted” paragraph on trade, résumé and café.\n\n".repeat(60)})),
         )
         .await;
     assert_eq!(resp.status(), 201);
