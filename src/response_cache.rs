@@ -82,9 +82,10 @@ const COMPRESS_FROM_BYTES: usize = 2048;
 ///
 /// Bodies are mostly JSON with the same article text two or three times
 /// (Markdown, HTML, plain text), so LZ4 keeps them in a third of the space:
-/// the same budget holds three times the entries, and a hit pays a few
+/// the same budget holds three times the entries. A hit on one pays a few
 /// microseconds to expand its body (an uncached read costs about a hundred
-/// times that).
+/// times that), and the expanded copy is kept in a small hot tier, so the
+/// answers read most often are served as they are.
 #[derive(Debug)]
 enum Stored {
     Plain(Bytes),
@@ -139,6 +140,9 @@ impl Stored {
 /// One instance's cache and the state that keeps it honest.
 pub struct ResponseCache {
     entries: Option<moka::sync::Cache<String, Arc<Entry>>>,
+    /// Entries served lately, with their bodies expanded: an eighth of the
+    /// budget, so the most read answers cost no decompression.
+    hot: Option<moka::sync::Cache<String, Arc<Entry>>>,
     generation: AtomicU64,
     /// False while invalidations from other instances could be missed.
     live: AtomicBool,
@@ -244,7 +248,7 @@ impl RowCache<'_> {
 impl ResponseCache {
     /// `max_bytes` 0 turns caching off.
     pub fn new(max_bytes: u64, backend: DatabaseBackend) -> Self {
-        let entries = (max_bytes > 0).then(|| {
+        let tier = |max_bytes: u64| {
             moka::sync::Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(|k: &String, e: &Arc<Entry>| {
@@ -252,9 +256,11 @@ impl ResponseCache {
                 })
                 .time_to_live(Duration::from_secs(300))
                 .build()
-        });
+        };
+        let hot_bytes = max_bytes / 8;
         ResponseCache {
-            entries,
+            entries: (max_bytes > 0).then(|| tier(max_bytes - hot_bytes)),
+            hot: (max_bytes > 0).then(|| tier(hot_bytes)),
             generation: AtomicU64::new(0),
             // PostgreSQL: not until the listener is up.
             live: AtomicBool::new(backend != DatabaseBackend::Postgres),
@@ -276,27 +282,48 @@ impl ResponseCache {
 
     /// Entries held and the bytes they count against the budget (for `/metrics`).
     pub fn usage(&self) -> (u64, u64) {
-        self.entries.as_ref().map_or((0, 0), |entries| {
-            entries.run_pending_tasks();
-            (entries.entry_count(), entries.weighted_size())
-        })
+        [&self.entries, &self.hot]
+            .into_iter()
+            .flatten()
+            .fold((0, 0), |(n, bytes), tier| {
+                tier.run_pending_tasks();
+                (n + tier.entry_count(), bytes + tier.weighted_size())
+            })
     }
 
     /// Forget everything cached so far.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        if let Some(entries) = &self.entries {
-            entries.invalidate_all();
+        for tier in [&self.entries, &self.hot].into_iter().flatten() {
+            tier.invalidate_all();
         }
     }
 
+    /// The current entry for `key`, its body expanded. A compressed entry is
+    /// expanded once and kept in the hot tier for the next reads.
     fn get(&self, key: &str) -> Option<Arc<Entry>> {
-        let entries = self.entries.as_ref()?;
+        let (entries, hot) = (self.entries.as_ref()?, self.hot.as_ref()?);
         if !self.live.load(Ordering::SeqCst) {
             return None;
         }
-        let entry = entries.get(key)?;
-        (entry.generation == self.generation.load(Ordering::SeqCst)).then_some(entry)
+        let current = |e: &Arc<Entry>| e.generation == self.generation.load(Ordering::SeqCst);
+        if let Some(entry) = hot.get(key).filter(current) {
+            return Some(entry);
+        }
+        let entry = entries.get(key).filter(current)?;
+        if matches!(entry.body, Stored::Plain(_)) {
+            return Some(entry);
+        }
+        // Same generation as the kept entry, so an invalidation racing this
+        // leaves it as unservable as the entry it came from.
+        let expanded = Arc::new(Entry {
+            generation: entry.generation,
+            status: entry.status,
+            headers: entry.headers.clone(),
+            body: Stored::Plain(entry.body.body()?),
+        });
+        hot.insert(key.to_string(), expanded.clone());
+        Some(expanded)
     }
 
     /// Our write is committed: invalidate here, then have the other
