@@ -116,14 +116,6 @@ impl Stored {
         }
     }
 
-    /// Length of the body served.
-    fn len(&self) -> usize {
-        match self {
-            Stored::Plain(b) => b.len(),
-            Stored::Lz4 { len, .. } => *len,
-        }
-    }
-
     /// The body served; `None` only if compressed data failed to expand
     /// (the request is then answered as a miss).
     fn body(&self) -> Option<Bytes> {
@@ -299,20 +291,21 @@ impl ResponseCache {
         }
     }
 
-    /// The current entry for `key`, its body expanded. A compressed entry is
-    /// expanded once and kept in the hot tier for the next reads.
-    fn get(&self, key: &str) -> Option<Arc<Entry>> {
+    /// The current entry for `key` and its body, expanded. A compressed
+    /// entry is expanded once and kept in the hot tier for the next reads.
+    fn get(&self, key: &str) -> Option<(Arc<Entry>, Bytes)> {
         let (entries, hot) = (self.entries.as_ref()?, self.hot.as_ref()?);
         if !self.live.load(Ordering::SeqCst) {
             return None;
         }
         let current = |e: &Arc<Entry>| e.generation == self.generation.load(Ordering::SeqCst);
-        if let Some(entry) = hot.get(key).filter(current) {
-            return Some(entry);
-        }
-        let entry = entries.get(key).filter(current)?;
-        if matches!(entry.body, Stored::Plain(_)) {
-            return Some(entry);
+        let entry = hot
+            .get(key)
+            .filter(current)
+            .or_else(|| entries.get(key).filter(current))?;
+        let body = entry.body.body()?;
+        if let Stored::Plain(_) = entry.body {
+            return Some((entry, body));
         }
         // Same generation as the kept entry, so an invalidation racing this
         // leaves it as unservable as the entry it came from.
@@ -320,10 +313,10 @@ impl ResponseCache {
             generation: entry.generation,
             status: entry.status,
             headers: entry.headers.clone(),
-            body: Stored::Plain(entry.body.body()?),
+            body: Stored::Plain(body.clone()),
         });
         hot.insert(key.to_string(), expanded.clone());
-        Some(expanded)
+        Some((expanded, body))
     }
 
     /// Our write is committed: invalidate here, then have the other
@@ -561,12 +554,9 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         // are a query: served without parsing them again.
         if !authorized {
             cache.follow_the_clock(&state.db).await;
-            if let Some(response) = cache
-                .get(&key)
-                .and_then(|entry| answer(&entry, &parts.headers, false))
-            {
+            if let Some((entry, body)) = cache.get(&key) {
                 state.metrics.cache_hits.inc();
-                return response;
+                return answer(&entry, body, &parts.headers, false);
             }
         }
         let kind = match graphql_has_mutation(&bytes) {
@@ -600,13 +590,9 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             // answer 304 to it; JSON reads do not).
             let by_date_only = request.headers().contains_key(header::IF_MODIFIED_SINCE)
                 && !request.headers().contains_key(header::IF_NONE_MATCH);
-            if !by_date_only
-                && let Some(response) = cache
-                    .get(&key)
-                    .and_then(|entry| answer(&entry, request.headers(), method == Method::HEAD))
-            {
+            if !by_date_only && let Some((entry, body)) = cache.get(&key) {
                 state.metrics.cache_hits.inc();
-                return response;
+                return answer(&entry, body, request.headers(), method == Method::HEAD);
             }
             state.metrics.cache_misses.inc();
             let generation = cache.generation.load(Ordering::SeqCst);
@@ -647,18 +633,19 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     }
 }
 
-/// A response from an entry: 304 when the client's copy is current; `None`
-/// when its body cannot be restored.
-fn answer(entry: &Entry, request: &HeaderMap, head: bool) -> Option<Response> {
+/// A response from an entry and its expanded body: 304 when the client's
+/// copy is current.
+fn answer(entry: &Entry, body: Bytes, request: &HeaderMap, head: bool) -> Response {
     let not_modified = entry
         .headers
         .get(header::ETAG)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|etag| crate::rest::cache::none_match(request, etag));
+    let length = body.len();
     let mut response = if not_modified || head {
         Response::new(Body::empty())
     } else {
-        Response::new(Body::from(entry.body.body()?))
+        Response::new(Body::from(body))
     };
     *response.status_mut() = if not_modified {
         StatusCode::NOT_MODIFIED
@@ -673,9 +660,9 @@ fn answer(entry: &Entry, request: &HeaderMap, head: bool) -> Option<Response> {
         headers.append(name, value.clone());
     }
     if !not_modified && head {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(entry.body.len()));
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     }
-    Some(response)
+    response
 }
 
 #[cfg(test)]
@@ -699,7 +686,6 @@ mod tests {
             stored.weight(),
             article.len()
         );
-        assert_eq!(stored.len(), article.len());
         assert_eq!(stored.body().as_deref(), Some(article.as_bytes()));
 
         let small = br#"{"data":[],"meta":{"total":0}}"#;
