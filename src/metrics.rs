@@ -159,7 +159,7 @@ impl Metrics {
         let cache_bytes = Gauge::default();
         registry.register(
             "response_cache_bytes",
-            "Bytes the response cache counts against BROADSHEET_RESPONSE_CACHE_MB (bodies, keys, 256 per entry)",
+            "Bytes the response cache counts against BROADSHEET_RESPONSE_CACHE_MB (bodies, keys, headers, 1.5 KB of bookkeeping per entry)",
             cache_bytes.clone(),
         );
         let webhook_deliveries = Family::<WebhookLabels, Counter>::default();
