@@ -36,18 +36,17 @@ fn main() -> ExitCode {
 
 /// Have both allocators hand freed memory back to the system, before any
 /// thread starts. Each setting yields to its environment variable, so an
-/// operator can still choose (`MIMALLOC_PURGE_DELAY`, `GLIBC_TUNABLES`,
-/// `MALLOC_ARENA_MAX`).
+/// operator can still choose (`MIMALLOC_PURGE_DELAY`, `GLIBC_TUNABLES`).
 ///
 /// - mimalloc (Rust's allocations) keeps freed pages for a second before
 ///   purging them, and only purges when it next allocates: the 19 MB an
 ///   argon2 hash takes stayed resident after every login or first start.
 ///   Purging at once took the server from 47 to 28 MB at start-up.
-/// - glibc (SQLite's allocations) gives each of the pool's worker threads an
-///   arena, and after one large free raises its thresholds so that later
-///   large buffers (FTS5 merges prefix matches in memory) stay in the arenas
-///   for good. One arena and fixed thresholds took SQLite's share from about
-///   23 to 15 MB after the benchmark's cold reads and searches.
+/// - glibc (SQLite's allocations), after one large free, raises its mmap and
+///   trim thresholds for good, so that later large buffers (FTS5 merges
+///   prefix matches in memory) stay in its arenas. Fixed thresholds keep
+///   them returned. (One arena instead of one per thread saved 4 MB more
+///   after searches, but cost comment writes an eighth of their rate.)
 fn tune_allocators() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: sets a process-wide option that mimalloc reads on each purge
@@ -56,13 +55,10 @@ fn tune_allocators() {
         unsafe { libmimalloc_sys::mi_option_set(15, 0) };
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("GLIBC_TUNABLES").is_none()
-        && std::env::var_os("MALLOC_ARENA_MAX").is_none()
-    {
+    if std::env::var_os("GLIBC_TUNABLES").is_none() {
         // SAFETY: mallopt only changes malloc's parameters; called here
         // before any other thread exists.
         unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 1);
             libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
             libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
         }
