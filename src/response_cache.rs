@@ -623,6 +623,14 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
                 return response;
             }
             let (parts, body) = response.into_parts();
+            // Only an answer known to fit is kept; a larger one (a long
+            // list of long articles) is passed on as it is, uncached.
+            let fits = axum::body::HttpBody::size_hint(&body)
+                .upper()
+                .is_some_and(|n| n <= MAX_ENTRY_BYTES as u64);
+            if !fits {
+                return Response::from_parts(parts, body);
+            }
             let bytes = match axum::body::to_bytes(body, MAX_ENTRY_BYTES).await {
                 Ok(b) => b,
                 Err(e) => return AppError::internal(anyhow::anyhow!("{e}")).into_response(),
