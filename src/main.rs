@@ -34,9 +34,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// `mi_option_purge_delay` in mimalloc.h (v2 and v3), which libmimalloc-sys
+/// does not name.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 /// Have both allocators hand freed memory back to the system, before any
-/// thread starts. Each setting yields to its environment variable, so an
-/// operator can still choose (`MIMALLOC_PURGE_DELAY`, `GLIBC_TUNABLES`).
+/// thread starts. Each setting yields to the environment variables that set
+/// it, so an operator can still choose (`MIMALLOC_PURGE_DELAY` or its old
+/// name `MIMALLOC_RESET_DELAY`; `glibc.malloc.*` in `GLIBC_TUNABLES`, or
+/// `MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_`).
 ///
 /// - mimalloc (Rust's allocations) keeps freed pages for a second before
 ///   purging them, and only purges when it next allocates: the 19 MB an
@@ -48,19 +54,28 @@ fn main() -> ExitCode {
 ///   them returned. (One arena instead of one per thread saved 4 MB more
 ///   after searches, but cost comment writes an eighth of their rate.)
 fn tune_allocators() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+    let set = |name: &str| {
+        std::env::vars_os().any(|(key, _)| key.to_string_lossy().eq_ignore_ascii_case(name))
+    };
+    if !set("MIMALLOC_PURGE_DELAY") && !set("MIMALLOC_RESET_DELAY") {
         // SAFETY: sets a process-wide option that mimalloc reads on each purge
-        // decision; valid at any time. 15 is `mi_option_purge_delay`, which
-        // libmimalloc-sys does not name.
-        unsafe { libmimalloc_sys::mi_option_set(15, 0) };
+        // decision; valid at any time.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("GLIBC_TUNABLES").is_none() {
-        // SAFETY: mallopt only changes malloc's parameters; called here
-        // before any other thread exists.
-        unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-            libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
+    {
+        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+        let by_operator = |tunable: &str, variable: &str| {
+            tunables.contains(tunable) || std::env::var_os(variable).is_some()
+        };
+        if !by_operator("glibc.malloc.mmap_threshold", "MALLOC_MMAP_THRESHOLD_") {
+            // SAFETY: mallopt only changes malloc's parameters; called here
+            // before any other thread exists.
+            unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024) };
+        }
+        if !by_operator("glibc.malloc.trim_threshold", "MALLOC_TRIM_THRESHOLD_") {
+            // SAFETY: as above.
+            unsafe { libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024) };
         }
     }
 }
