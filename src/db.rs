@@ -44,7 +44,7 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, ConnectError
                 .pragma("cache_size", "-1024")
         })
         .map_sqlx_sqlite_pool_opts(|pool| {
-            pool.after_connect(|conn, _| Box::pin(stable_query_plans(conn)))
+            pool.after_connect(|conn, _| Box::pin(prepare_connection(conn)))
         });
     }
     let db = Database::connect(opts)
@@ -52,6 +52,19 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, ConnectError
         .map_err(|e| fail(describe_db_error(&e)))?;
     db.ping().await.map_err(|e| fail(describe_db_error(&e)))?;
     Ok(db)
+}
+
+/// Ready a new SQLite connection: the planner's stability guarantee and
+/// the search ranking function (`fts5.rs`).
+async fn prepare_connection(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+) -> Result<(), sea_orm::sqlx::Error> {
+    stable_query_plans(conn).await?;
+    let mut handle = conn.lock_handle().await?;
+    // SAFETY: the connection is open, and the lock `handle` holds keeps every
+    // other user of it out for the duration of the call.
+    unsafe { crate::fts5::register(handle.as_raw_handle().as_ptr()) }
+        .map_err(|e| sea_orm::sqlx::Error::Configuration(e.into()))
 }
 
 /// Turn on SQLite's query-planner stability guarantee for a new connection.

@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod fts5;
 pub mod graphql;
 pub mod metrics;
 pub mod ratelimit;

@@ -198,9 +198,9 @@ impl QueryRoot {
             items: hits,
             page: 0,
             per_page: slice.limit,
-            total,
+            total: total.count,
         };
-        let (items, next, previous, total) = offset_edges(
+        let (items, next, previous, _) = offset_edges(
             slice,
             page,
             |h| h.article.article.id.clone(),

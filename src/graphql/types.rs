@@ -486,8 +486,47 @@ connection_type! {
     TagConnection, TagEdge of Tag;
     /// A window of users.
     UserConnection, UserEdge of User;
-    /// A window of search results, most relevant first.
-    SearchConnection, SearchEdge of SearchHit;
+}
+
+/// One search result in a connection, with its opaque cursor.
+#[derive(SimpleObject)]
+pub struct SearchEdge {
+    pub cursor: String,
+    pub node: SearchHit,
+}
+
+/// A window of search results, most relevant first.
+#[derive(SimpleObject)]
+pub struct SearchConnection {
+    pub edges: Vec<SearchEdge>,
+    pub page_info: PageInfo,
+    /// Number of matching articles: counted up to 1,000 (or to the end of
+    /// the window asked for, when further); past that a lower bound, always
+    /// beyond this window when more matches follow.
+    pub total_count: u64,
+    /// Whether `totalCount` counts every match (false: there are at least that many).
+    pub total_count_is_exact: bool,
+}
+
+impl SearchConnection {
+    pub fn build(
+        items: Vec<(String, SearchHit)>,
+        next: bool,
+        previous: bool,
+        total: crate::services::search::Total,
+    ) -> Self {
+        let edges: Vec<SearchEdge> = items
+            .into_iter()
+            .map(|(cursor, node)| SearchEdge { cursor, node })
+            .collect();
+        let cursors: Vec<&str> = edges.iter().map(|e| e.cursor.as_str()).collect();
+        SearchConnection {
+            page_info: PageInfo::new(&cursors, next, previous),
+            edges,
+            total_count: total.count,
+            total_count_is_exact: total.exact,
+        }
+    }
 }
 
 /// One search result.

@@ -379,7 +379,26 @@ pub struct SearchHitDto {
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct SearchResults {
     pub data: Vec<SearchHitDto>,
-    pub meta: ListMeta,
+    pub meta: SearchMeta,
+}
+
+/// Pagination of search results. Matches are counted up to 1,000 (or to the
+/// end of the page asked for, when further); past that `total` is a lower
+/// bound, always larger than the end of this page when more matches follow,
+/// and `total_exact` is false.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SearchMeta {
+    #[schema(example = 1)]
+    pub page: u64,
+    #[schema(example = 10)]
+    pub per_page: u64,
+    #[schema(example = 42)]
+    pub total: u64,
+    #[schema(example = 5)]
+    pub total_pages: u64,
+    /// Whether `total` counts every match (false: there are at least `total`).
+    #[schema(example = true)]
+    pub total_exact: bool,
 }
 
 /// Full-text search over visible articles: ranked, with highlighted snippets.
@@ -388,7 +407,7 @@ pub struct SearchResults {
     responses(
         (status = 200, description = "Matching visible articles, most relevant first among the 1,000 newest matches, then newest first", body = SearchResults,
             headers(("Link" = String, description = "RFC 8288 links: first, prev, next, last"),
-                    ("X-Total-Count" = u64, description = "Total number of matching articles"),
+                    ("X-Total-Count" = u64, description = "Number of matching articles: exact up to 1,000 (or the end of the page), past it a lower bound (`meta.total_exact`)"),
                     ("ETag" = String, description = "Strong validator of the body"))),
         (status = 304, description = "Not modified (`If-None-Match`)"),
         (status = 400, description = "Malformed query string", body = Problem, content_type = PROBLEM),
@@ -418,7 +437,7 @@ pub async fn search(
         items: hits,
         page: page.page,
         per_page: page.per_page,
-        total,
+        total: total.count,
     };
     let mut extra = HeaderMap::new();
     pagination_headers(&mut extra, uri.path(), uri.query(), &page);
@@ -429,8 +448,15 @@ pub async fn search(
         .iter()
         .map(|h| h.article.article.updated_at)
         .max();
+    let meta = ListMeta::from(&page);
     let body = SearchResults {
-        meta: ListMeta::from(&page),
+        meta: SearchMeta {
+            page: meta.page,
+            per_page: meta.per_page,
+            total: meta.total,
+            total_pages: meta.total_pages,
+            total_exact: total.exact,
+        },
         data: page
             .items
             .iter()

@@ -130,7 +130,7 @@ Errors are `application/problem+json` with a stable `code`.",
     components(schemas(
         problem::Problem, crate::error::FieldError, dto::ArticleDto, dto::AuthorDto,
         dto::SourceDto, dto::TagDto, dto::AuthorRef, dto::SourceRef, dto::TagRef,
-        dto::ListMeta, dto::ArticleList, articles::SearchHitDto, articles::SearchResults, articles::PreviewToken, articles::PreviewTokenRequest,
+        dto::ListMeta, dto::ArticleList, articles::SearchHitDto, articles::SearchResults, articles::SearchMeta, articles::PreviewToken, articles::PreviewTokenRequest,
         revisions::RevisionDto, revisions::RevisionList, revisions::RevisionDiff, dto::AuthorList, dto::SourceList, dto::TagList,
         comments::CommentDto, comments::CommentList, comments::SubmitComment,
         comments::ModerateComment, comments::BulkModerate, comments::BulkResult,

@@ -100,16 +100,12 @@ impl SearchQuery {
         Ok((!terms.is_empty()).then_some(SearchQuery { terms }))
     }
 
-    /// An FTS5 MATCH expression: every term a quoted string (implicit AND).
+    /// An FTS5 MATCH expression: every term a quoted string (implicit AND),
+    /// so that FTS5 numbers its phrases as the terms are numbered.
     fn fts5(&self) -> String {
         self.terms
             .iter()
-            .map(|t| match t {
-                Term::Word { text, prefix } => {
-                    format!("\"{text}\"{}", if *prefix { "*" } else { "" })
-                }
-                Term::Phrase(words) => format!("\"{}\"", words.join(" ")),
-            })
+            .map(Term::fts5)
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -133,6 +129,18 @@ impl SearchQuery {
             })
             .collect::<Vec<_>>()
             .join(" & ")
+    }
+}
+
+impl Term {
+    /// This term alone as an FTS5 MATCH expression: one phrase.
+    fn fts5(&self) -> String {
+        match self {
+            Term::Word { text, prefix } => {
+                format!("\"{text}\"{}", if *prefix { "*" } else { "" })
+            }
+            Term::Phrase(words) => format!("\"{}\"", words.join(" ")),
+        }
     }
 }
 
@@ -173,6 +181,48 @@ pub struct Hit {
 /// ranked ones, newest first.
 pub const RANKED_MATCHES: u64 = 1000;
 
+/// Matches are counted one by one up to this many, the matches that are
+/// ranked (or to the end of the page asked for, when that is further); past
+/// it the total is a lower bound, as GitHub's and Elasticsearch's searches
+/// report. Counting every match of a word found in most of a large archive
+/// took longer than the rest of the search.
+pub const EXACT_TOTAL_UP_TO: u64 = RANKED_MATCHES;
+
+/// How many articles match a search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    /// The number of matches, or when not `exact`, a number there are more
+    /// than enough matches for: always above the end of the page asked for,
+    /// so that a next page is offered whenever there is one.
+    pub count: u64,
+    /// Whether `count` is every match.
+    pub exact: bool,
+}
+
+impl Total {
+    /// From a count of matches stopped after `bound + 1`.
+    fn counted(counted: u64, bound: u64) -> Total {
+        Total {
+            count: counted,
+            exact: counted <= bound,
+        }
+    }
+
+    const NONE: Total = Total {
+        count: 0,
+        exact: true,
+    };
+}
+
+/// The most matches a search counts before it stops (see [`EXACT_TOTAL_UP_TO`]).
+fn count_bound(slice: Slice) -> u64 {
+    Ord::max(slice.offset.saturating_add(slice.limit), EXACT_TOTAL_UP_TO)
+}
+
+/// How many of the newest articles the share of articles holding each term is
+/// estimated from, to weigh the terms of a query against each other.
+const SHARE_SAMPLE: u64 = 1000;
+
 /// Visible articles matching `input`, most relevant first among the newest
 /// [`RANKED_MATCHES`] matches (then newest first), with snippets; and how
 /// many match in all.
@@ -181,9 +231,9 @@ pub async fn search(
     input: &str,
     field: &str,
     slice: Slice,
-) -> Result<(Vec<Hit>, u64), AppError> {
+) -> Result<(Vec<Hit>, Total), AppError> {
     let Some(query) = SearchQuery::parse(input, field)? else {
-        return Ok((Vec::new(), 0));
+        return Ok((Vec::new(), Total::NONE));
     };
     let at = now();
     // (id, snippet as the engine marked it, rank), in result order.
@@ -218,13 +268,13 @@ pub async fn search(
 }
 
 /// One page of matches as (id, raw snippet, rank), and the total.
-type Page = (Vec<(String, String, f64)>, u64);
+type Page = (Vec<(String, String, f64)>, Total);
 
-/// SQLite: everything through the FTS index, newest first, so that no step
-/// reads more matches than the page needs except the exact count (one pass
-/// over the index's list of matches) and the relevance weights bm25 takes
-/// from it. Visibility is checked against the few hidden articles, never
-/// against the whole visible archive.
+/// SQLite: everything through the FTS index, newest first. No step reads
+/// more than the newest [`RANKED_MATCHES`] matches, or the matches up to the
+/// end of the page when further: not the count (bounded), not the ranking
+/// (term weights estimated from a sample, `fts5.rs`). Visibility is checked
+/// against the few hidden articles, never against the whole visible archive.
 async fn sqlite_page(
     db: &sea_orm::DatabaseConnection,
     query: &SearchQuery,
@@ -242,18 +292,24 @@ async fn sqlite_page(
             // constraint (which re-runs MATCH once per rowid).
             .and_where(Expr::cust("+article_fts.rowid").not_in_subquery(hidden_rowids(at)));
     };
-    let mut count = Query::select();
-    count.expr_as(Expr::cust("count(*)"), Alias::new("n"));
-    visible_matches(&mut count);
+    let bound = count_bound(slice);
+    let mut matching = Query::select();
+    matching.expr(Expr::cust("1")).limit(bound + 1);
+    visible_matches(&mut matching);
+    let count = Query::select()
+        .expr_as(Expr::cust("count(*)"), Alias::new("n"))
+        .from_subquery(matching, Alias::new("matching"))
+        .to_owned();
     let (sql, values) = count.build(SqliteQueryBuilder);
-    let total = match db
+    let counted = match db
         .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?
     {
         Some(row) => u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0),
         None => 0,
     };
-    if slice.offset >= total || slice.limit == 0 {
+    let total = Total::counted(counted, bound);
+    if slice.offset >= total.count || slice.limit == 0 {
         return Ok((Vec::new(), total));
     }
 
@@ -261,12 +317,21 @@ async fn sqlite_page(
     // by relevance; any older ones follow, newest first.
     let mut ranked: Vec<(i64, f64)> = Vec::new();
     if slice.offset < RANKED_MATCHES {
+        // BM25 (title, standfirst, excerpt, body weighed 10, 4, 4, 1) with
+        // each term's document frequency estimated, not counted (fts5.rs).
+        let shares = term_shares(db, query).await?;
         let mut candidates = Query::select();
         candidates
             .expr_as(Expr::cust("article_fts.rowid"), Alias::new("rid"))
-            // bm25 is lower-is-better; negated so that higher is better everywhere.
             .expr_as(
-                Expr::cust("-bm25(article_fts, 10.0, 4.0, 4.0, 1.0)"),
+                Expr::cust_with_values(
+                    format!(
+                        "{}(article_fts, 10.0, 4.0, 4.0, 1.0{})",
+                        crate::fts5::RANK_FUNCTION,
+                        ", ?".repeat(shares.len())
+                    ),
+                    shares,
+                ),
                 Alias::new("rank"),
             )
             .order_by_expr(Expr::cust("article_fts.rowid"), Order::Desc)
@@ -290,7 +355,7 @@ async fn sqlite_page(
         }
     }
     let wanted = usize::try_from(slice.limit).unwrap_or(usize::MAX);
-    if ranked.len() < wanted && total > RANKED_MATCHES {
+    if ranked.len() < wanted && total.count > RANKED_MATCHES {
         let mut older = Query::select();
         older
             .expr_as(Expr::cust("article_fts.rowid"), Alias::new("rid"))
@@ -353,6 +418,43 @@ async fn sqlite_page(
     Ok((found, total))
 }
 
+/// For each term of `query`, the share of articles that hold it, as found
+/// in the newest [`SHARE_SAMPLE`] articles (hidden ones too: this weighs
+/// words, it shows nothing). Exact in an archive no larger than the sample;
+/// in a larger one, the same bounded work at any size.
+async fn term_shares(
+    db: &sea_orm::DatabaseConnection,
+    query: &SearchQuery,
+) -> Result<Vec<f64>, AppError> {
+    let mut sql = format!(
+        "WITH sample AS (SELECT coalesce(min(rowid), 0) AS lo, count(*) AS n \
+         FROM (SELECT id AS rowid FROM article_fts_docsize ORDER BY id DESC LIMIT {SHARE_SAMPLE})) \
+         SELECT sample.n AS n"
+    );
+    for i in 0..query.terms.len() {
+        sql.push_str(&format!(
+            ", (SELECT count(*) FROM article_fts WHERE article_fts MATCH ? \
+             AND article_fts.rowid >= sample.lo) AS f{i}"
+        ));
+    }
+    sql.push_str(" FROM sample");
+    let values: Vec<sea_orm::Value> = query.terms.iter().map(|t| t.fts5().into()).collect();
+    let Some(row) = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Sqlite,
+            sql,
+            values,
+        ))
+        .await?
+    else {
+        return Ok(vec![0.0; query.terms.len()]);
+    };
+    let sampled = Ord::max(row.try_get::<i64>("", "n")?, 1) as f64;
+    (0..query.terms.len())
+        .map(|i| Ok(row.try_get::<i64>("", &format!("f{i}"))? as f64 / sampled))
+        .collect()
+}
+
 /// PostgreSQL: the GIN index finds the matches, `ts_rank_cd` orders the
 /// newest `RANKED_MATCHES` of them.
 async fn postgres_page(
@@ -362,12 +464,28 @@ async fn postgres_page(
     slice: Slice,
 ) -> Result<Page, AppError> {
     let backend = DatabaseBackend::Postgres;
-    let total = article::Entity::find()
-        .filter(visible_to_public(at))
-        .filter(matches(backend, query))
-        .count(db)
-        .await?;
-    if slice.offset >= total || slice.limit == 0 {
+    let bound = count_bound(slice);
+    let matching = Query::select()
+        .expr(Expr::cust("1"))
+        .from(article::Entity)
+        .cond_where(visible_to_public(at))
+        .and_where(matches(backend, query))
+        .limit(bound + 1)
+        .to_owned();
+    let count = Query::select()
+        .expr_as(Expr::cust("count(*)"), Alias::new("n"))
+        .from_subquery(matching, Alias::new("matching"))
+        .to_owned();
+    let (sql, values) = count.build(PostgresQueryBuilder);
+    let counted = match db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+    {
+        Some(row) => u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0),
+        None => 0,
+    };
+    let total = Total::counted(counted, bound);
+    if slice.offset >= total.count || slice.limit == 0 {
         return Ok((Vec::new(), total));
     }
     // Phase 1: rank, and keep one page of ids. Snippets are costly, so they

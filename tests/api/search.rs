@@ -169,23 +169,44 @@ both_backends! {
         // Only the newest 1,000 matches are ordered by relevance; the rest
         // follow, newest first. Paging across that boundary must neither
         // skip nor repeat an article, and hidden articles stay hidden.
+        // Matches are counted up to 1,000 or the end of the page asked for:
+        // past that the total is a lower bound that always offers one more
+        // page while there is one, and it is exact once the pages reach the end.
         let out = app.cli(&["seed", "--synthetic", "--articles", "1010", "--comments-per-article", "0"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let admin = app.admin_token().await;
         create(&app, &admin, json!({"title": "Trade draft", "body": "Trade, trade, trade.", "status": "draft"})).await;
         let listed = app.get_json("/api/v1/articles?q=trade", 200).await["meta"]["total"].as_u64().unwrap();
-        let total = search(&app, "trade").await["meta"]["total"].as_u64().unwrap();
-        assert!(total > 1000, "{total}");
-        assert_eq!(total, listed, "search and the list's `q` filter agree");
+        assert!(listed > 1000, "{listed}");
+        let first = search(&app, "trade").await;
+        assert_eq!(first["meta"]["total"], 1001, "{}", first["meta"]);
+        assert_eq!(first["meta"]["total_exact"], false);
+        let gql = app.gql("{ search(query: \"trade\", first: 5) { totalCount totalCountIsExact pageInfo { hasNextPage } } }", Value::Null).await;
+        assert_eq!(gql["data"]["search"], json!({"totalCount": 1001, "totalCountIsExact": false, "pageInfo": {"hasNextPage": true}}), "{gql}");
+
         let mut seen = std::collections::HashSet::new();
         let mut hits: Vec<Value> = Vec::new();
-        for page in 1..=total.div_ceil(100) {
-            let body = app.get_json(&format!("/api/v1/search?q=trade&per_page=100&page={page}"), 200).await;
+        let mut page = 1;
+        let total = loop {
+            let resp = app.get(&format!("/api/v1/search?q=trade&per_page=100&page={page}")).await;
+            assert_eq!(resp.status(), 200);
+            let header_total = resp.headers()["x-total-count"].to_str().unwrap().parse::<u64>().unwrap();
+            let has_next = resp.headers().get("link").is_some_and(|l| l.to_str().unwrap().contains("rel=\"next\""));
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(body["meta"]["total"], header_total);
             for hit in body["data"].as_array().unwrap() {
                 assert!(seen.insert(hit["article"]["id"].as_str().unwrap().to_string()), "twice: {}", hit["article"]["slug"]);
                 hits.push(hit.clone());
             }
-        }
+            assert!(header_total > hits.len() as u64 || !has_next, "page {page}: a next page needs a total past this one");
+            if !has_next {
+                assert_eq!(body["meta"]["total_exact"], true, "the last page knows the total: {}", body["meta"]);
+                break header_total;
+            }
+            page += 1;
+            assert!(page <= 12, "runaway paging");
+        };
+        assert_eq!(total, listed, "search and the list's `q` filter agree");
         assert_eq!(hits.len() as u64, total);
         let published = |h: &Value| h["article"]["published_at"].as_str().unwrap().to_string();
         let (ranked, older) = hits.split_at(1000);
@@ -193,5 +214,29 @@ both_backends! {
         assert!(older.windows(2).all(|w| published(&w[0]) > published(&w[1])), "older matches newest first");
         let oldest_ranked = ranked.iter().map(published).min().unwrap();
         assert!(older.iter().all(|h| published(h) < oldest_ranked), "the ranked ones are the newest");
+        assert!(ranked.windows(2).all(|w| w[0]["rank"].as_f64() >= w[1]["rank"].as_f64()), "ranked by relevance");
     }
+}
+
+/// SQLite ranks with BM25 and each word's document frequency estimated from
+/// the newest articles (not counted over the whole archive): a rare word
+/// still weighs more than a common one. PostgreSQL's `ts_rank_cd` has no
+/// document frequencies, so this is SQLite's alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_weighs_a_rare_word_above_a_common_one() {
+    crate::helpers::run(crate::helpers::Backend::Sqlite, |app| async move {
+        let admin = app.admin_token().await;
+        for n in 0..6 {
+            create(&app, &admin, json!({"title": format!("Filler {n}"), "body": "A harbour.", "status": "published"})).await;
+        }
+        // Mirror images: with equal weights they would tie, and a tie goes to
+        // the newer one (`common_heavy`).
+        let rare_heavy = create(&app, &admin, json!({"title": "Notes", "body": "zeppelin zeppelin zeppelin harbour", "status": "published"})).await;
+        let common_heavy = create(&app, &admin, json!({"title": "Notes", "body": "harbour harbour harbour zeppelin", "status": "published"})).await;
+        let found = search(&app, "harbour zeppelin").await;
+        assert_eq!(ids(&found), vec![rare_heavy, common_heavy], "{found}");
+        assert!(found["data"][0]["rank"].as_f64().unwrap() > found["data"][1]["rank"].as_f64().unwrap());
+        assert_eq!(found["meta"]["total_exact"], true);
+    })
+    .await
 }
