@@ -388,14 +388,8 @@ pub struct SearchResults {
 /// and `total_exact` is false.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct SearchMeta {
-    #[schema(example = 1)]
-    pub page: u64,
-    #[schema(example = 10)]
-    pub per_page: u64,
-    #[schema(example = 42)]
-    pub total: u64,
-    #[schema(example = 5)]
-    pub total_pages: u64,
+    #[serde(flatten)]
+    pub list: ListMeta,
     /// Whether `total` counts every match (false: there are at least `total`).
     #[schema(example = true)]
     pub total_exact: bool,
@@ -448,13 +442,9 @@ pub async fn search(
         .iter()
         .map(|h| h.article.article.updated_at)
         .max();
-    let meta = ListMeta::from(&page);
     let body = SearchResults {
         meta: SearchMeta {
-            page: meta.page,
-            per_page: meta.per_page,
-            total: meta.total,
-            total_pages: meta.total_pages,
+            list: ListMeta::from(&page),
             total_exact: total.exact,
         },
         data: page

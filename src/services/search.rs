@@ -214,9 +214,32 @@ impl Total {
     };
 }
 
-/// The most matches a search counts before it stops (see [`EXACT_TOTAL_UP_TO`]).
-fn count_bound(slice: Slice) -> u64 {
-    Ord::max(slice.offset.saturating_add(slice.limit), EXACT_TOTAL_UP_TO)
+/// Count the rows `matching` selects, stopping past [`EXACT_TOTAL_UP_TO`]
+/// or the end of `slice`, whichever is further.
+async fn count_matches(
+    db: &sea_orm::DatabaseConnection,
+    mut matching: sea_orm::sea_query::SelectStatement,
+    slice: Slice,
+) -> Result<Total, AppError> {
+    let bound = Ord::max(slice.offset.saturating_add(slice.limit), EXACT_TOTAL_UP_TO);
+    matching.limit(bound + 1);
+    let count = Query::select()
+        .expr_as(Expr::cust("count(*)"), Alias::new("n"))
+        .from_subquery(matching, Alias::new("matching"))
+        .to_owned();
+    let backend = db.get_database_backend();
+    let (sql, values) = match backend {
+        DatabaseBackend::Postgres => count.build(PostgresQueryBuilder),
+        _ => count.build(SqliteQueryBuilder),
+    };
+    let counted = match db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+    {
+        Some(row) => u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0),
+        None => 0,
+    };
+    Ok(Total::counted(counted, bound))
 }
 
 /// How many of the newest articles the share of articles holding each term is
@@ -292,23 +315,10 @@ async fn sqlite_page(
             // constraint (which re-runs MATCH once per rowid).
             .and_where(Expr::cust("+article_fts.rowid").not_in_subquery(hidden_rowids(at)));
     };
-    let bound = count_bound(slice);
     let mut matching = Query::select();
-    matching.expr(Expr::cust("1")).limit(bound + 1);
+    matching.expr(Expr::cust("1"));
     visible_matches(&mut matching);
-    let count = Query::select()
-        .expr_as(Expr::cust("count(*)"), Alias::new("n"))
-        .from_subquery(matching, Alias::new("matching"))
-        .to_owned();
-    let (sql, values) = count.build(SqliteQueryBuilder);
-    let counted = match db
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?
-    {
-        Some(row) => u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0),
-        None => 0,
-    };
-    let total = Total::counted(counted, bound);
+    let total = count_matches(db, matching, slice).await?;
     if slice.offset >= total.count || slice.limit == 0 {
         return Ok((Vec::new(), total));
     }
@@ -464,27 +474,13 @@ async fn postgres_page(
     slice: Slice,
 ) -> Result<Page, AppError> {
     let backend = DatabaseBackend::Postgres;
-    let bound = count_bound(slice);
     let matching = Query::select()
         .expr(Expr::cust("1"))
         .from(article::Entity)
         .cond_where(visible_to_public(at))
         .and_where(matches(backend, query))
-        .limit(bound + 1)
         .to_owned();
-    let count = Query::select()
-        .expr_as(Expr::cust("count(*)"), Alias::new("n"))
-        .from_subquery(matching, Alias::new("matching"))
-        .to_owned();
-    let (sql, values) = count.build(PostgresQueryBuilder);
-    let counted = match db
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?
-    {
-        Some(row) => u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0),
-        None => 0,
-    };
-    let total = Total::counted(counted, bound);
+    let total = count_matches(db, matching, slice).await?;
     if slice.offset >= total.count || slice.limit == 0 {
         return Ok((Vec::new(), total));
     }
