@@ -12,7 +12,7 @@
 //! broadsheet_rank(article_fts, w_1, …, w_ncol, f_1, …, f_nphrase)
 //! ```
 //!
-//! `w_i` weighs column `i` (as `bm25()`'s arguments do; all are required),
+//! `w_i` weighs column `i` (as `bm25()`'s arguments do; missing ones are 1),
 //! `f_p` is the share of documents, 0 to 1, that hold phrase `p`. Higher is
 //! more relevant (`bm25()` is lower-is-better).
 
@@ -153,10 +153,16 @@ unsafe fn score(
     unsafe {
         let columns = usize::try_from(column_count(fts)).unwrap_or(0);
         let phrases = usize::try_from(phrase_count(fts)).unwrap_or(0);
-        if args.len() != columns + phrases {
-            return Err("broadsheet_rank wants one weight per column and one frequency per phrase");
-        }
-        let (weights, frequencies) = args.split_at(columns);
+        // Lenient, never an error: FTS5 drops a phrase that tokenizes to
+        // nothing (a lone combining mark, say), so the caller's count of
+        // terms can exceed the phrases. A missing weight is 1, a missing
+        // share 0; extra arguments are ignored.
+        let weights: Vec<f64> = (0..columns)
+            .map(|c| args.get(c).copied().unwrap_or(1.0))
+            .collect();
+        let frequencies: Vec<f64> = (0..phrases)
+            .map(|p| args.get(columns + p).copied().unwrap_or(0.0))
+            .collect();
         let mut rows: i64 = 0;
         let mut total: i64 = 0;
         let mut length: c_int = 0;
@@ -188,7 +194,7 @@ unsafe fn score(
             average_length: (total as f64 / rows).max(1.0),
             length: f64::from(length),
         };
-        Ok(bm25(&stats, &hits, frequencies))
+        Ok(bm25(&stats, &hits, &frequencies))
     }
 }
 
