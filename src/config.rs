@@ -115,7 +115,7 @@ pub struct Config {
     pub db_acquire_timeout_secs: u32,
     /// `BROADSHEET_METRICS_TOKEN`: when set, `/metrics` requires it as a bearer token.
     pub metrics_token: Option<Secret>,
-    /// `BROADSHEET_RESPONSE_CACHE_MB`: memory for cached anonymous responses (default 48, 0 = off).
+    /// `BROADSHEET_RESPONSE_CACHE_MB`: memory for cached anonymous responses (default 24, 0 = off).
     pub response_cache_mb: u32,
     /// `BROADSHEET_REVISIONS_KEEP`: revisions kept per article (default 50).
     pub revisions_keep: u32,
@@ -259,7 +259,7 @@ impl Config {
             shutdown_timeout_secs: 30,
             db_acquire_timeout_secs: 3,
             metrics_token: None,
-            response_cache_mb: 48,
+            response_cache_mb: 24,
             revisions_keep: 50,
             feed_size: DEFAULT_FEED_SIZE,
             webhook_worker: true,
