@@ -1,0 +1,203 @@
+//! The hostile-input suite (issue 24): what an outside attacker sends, each
+//! with the exact answer it must get. One table, assembled from one section
+//! per area of the review (the files beside this one); the runner sends every
+//! case on both backends and checks, after each, that the server still
+//! answers and that the data is as it was. Findings that need more than one
+//! request (concurrency, timing, memory) are named tests in the same files.
+//!
+//! To add a case: append a [`Case`] to the `cases()` of its area.
+
+mod auth;
+mod bodies;
+mod graphql;
+mod lists;
+mod network;
+
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::TestApp;
+
+/// Who sends a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum As {
+    Anonymous,
+    Admin,
+}
+
+/// What a case sends as its body.
+#[derive(Debug, Clone)]
+pub enum Body {
+    None,
+    /// `application/json`.
+    Json(Value),
+    /// Raw bytes with their content type.
+    Raw(&'static str, Vec<u8>),
+    /// A GraphQL operation posted to `/graphql` (the case's `path` is ignored).
+    Graphql(String, Value),
+}
+
+/// One hostile request and the answer it must get: the HTTP status and the
+/// problem `code` (REST) or the first error's `extensions.code` (GraphQL).
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// A sentence naming what is tried; printed when the case fails.
+    pub name: &'static str,
+    pub method: &'static str,
+    /// `{article}` is replaced by the id of a published article with one
+    /// approved comment, `{slug}` by its slug.
+    pub path: String,
+    pub who: As,
+    pub body: Body,
+    pub status: u16,
+    pub code: &'static str,
+}
+
+impl Case {
+    pub fn get(
+        name: &'static str,
+        path: impl Into<String>,
+        status: u16,
+        code: &'static str,
+    ) -> Case {
+        Case {
+            name,
+            method: "GET",
+            path: path.into(),
+            who: As::Anonymous,
+            body: Body::None,
+            status,
+            code,
+        }
+    }
+
+    pub fn gql(
+        name: &'static str,
+        query: impl Into<String>,
+        variables: Value,
+        status: u16,
+        code: &'static str,
+    ) -> Case {
+        Case {
+            name,
+            method: "POST",
+            path: "/graphql".into(),
+            who: As::Anonymous,
+            body: Body::Graphql(query.into(), variables),
+            status,
+            code,
+        }
+    }
+
+    pub fn send(
+        name: &'static str,
+        method: &'static str,
+        path: impl Into<String>,
+        who: As,
+        body: Body,
+        status: u16,
+        code: &'static str,
+    ) -> Case {
+        Case {
+            name,
+            method,
+            path: path.into(),
+            who,
+            body,
+            status,
+            code,
+        }
+    }
+}
+
+/// The whole table.
+pub fn cases() -> Vec<Case> {
+    [
+        auth::cases(),
+        bodies::cases(),
+        graphql::cases(),
+        lists::cases(),
+        network::cases(),
+    ]
+    .concat()
+}
+
+/// What the public sees, to compare before and after each case.
+async fn snapshot(app: &TestApp, article: &str) -> Value {
+    json!({
+        "articles": app.get_json("/api/v1/articles", 200).await,
+        "article": app.get_json(&format!("/api/v1/articles/{article}"), 200).await,
+        "comments": app.get_json(&format!("/api/v1/articles/{article}/comments"), 200).await,
+        "tags": app.get_json("/api/v1/tags", 200).await,
+        "authors": app.get_json("/api/v1/authors", 200).await,
+    })
+}
+
+/// Send one case and return (status, code, body).
+async fn send(
+    app: &TestApp,
+    admin: &str,
+    id: &str,
+    slug: &str,
+    case: &Case,
+) -> (u16, String, String) {
+    let path = case.path.replace("{article}", id).replace("{slug}", slug);
+    let method = reqwest::Method::from_bytes(case.method.as_bytes()).unwrap();
+    let mut req = app.client.request(method, app.url(&path));
+    if case.who == As::Admin {
+        req = req.bearer_auth(admin);
+    }
+    req = match &case.body {
+        Body::None => req,
+        Body::Json(v) => req.json(v),
+        Body::Raw(content_type, bytes) => req
+            .header("content-type", *content_type)
+            .body(bytes.clone()),
+        Body::Graphql(query, variables) => {
+            req.json(&json!({"query": query, "variables": variables}))
+        }
+    };
+    let resp = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{}: no answer: {e}", case.name));
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let code = match &case.body {
+        Body::Graphql(..) => body["errors"][0]["extensions"]["code"].as_str(),
+        _ => body["code"].as_str(),
+    };
+    (status, code.unwrap_or_default().to_string(), text)
+}
+
+both_backends! {
+    async fn every_hostile_case_gets_its_documented_answer_and_changes_nothing(app) {
+        let admin = app.admin_token().await;
+        let created: Value = app
+            .send("POST", "/api/v1/articles", Some(&admin), Some(json!({
+                "title": "Standing firm", "body": "Text that must survive.", "status": "published"})))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let (id, slug) = (created["id"].as_str().unwrap().to_string(), created["slug"].as_str().unwrap().to_string());
+        let resp = app.send("POST", &format!("/api/v1/articles/{id}/comments"), Some(&admin), Some(json!({
+            "author_name": "Staff", "author_email": "staff@example.test", "body": "A standing comment."}))).await;
+        assert_eq!(resp.status(), 201);
+        let before = snapshot(&app, &id).await;
+        let mut failures = Vec::new();
+        for case in cases() {
+            let (status, code, text) = send(&app, &admin, &id, &slug, &case).await;
+            if status != case.status || code != case.code {
+                failures.push(format!(
+                    "{}: expected {} {}, got {status} {code:?}: {}",
+                    case.name, case.status, case.code, text.chars().take(300).collect::<String>()
+                ));
+            }
+            assert_eq!(app.get("/healthz").await.status(), 200, "{}: the server stopped answering", case.name);
+            assert_eq!(snapshot(&app, &id).await, before, "{}: changed the data", case.name);
+        }
+        assert!(failures.is_empty(), "{} of the hostile cases failed:\n{}", failures.len(), failures.join("\n"));
+    }
+}
