@@ -352,6 +352,7 @@ async fn create_user(
     }
     let user = services::users::create(
         &db,
+        &crate::auth::passwords::PasswordHasher::standalone(),
         NewUser {
             email,
             password,

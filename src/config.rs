@@ -87,8 +87,23 @@ pub struct Config {
     pub access_token_ttl: u64,
     /// `BROADSHEET_REFRESH_TOKEN_TTL` seconds (default 30 days).
     pub refresh_token_ttl: u64,
-    /// `BROADSHEET_LOGIN_FAILURES_PER_MINUTE` per client address and per account (default 5, 0 = off).
+    /// `BROADSHEET_LOGIN_FAILURES_PER_MINUTE` per client address, and per
+    /// account from one address (default 5, 0 = off). Counts every password
+    /// check: logins and password changes.
     pub login_failures_per_minute: u32,
+    /// `BROADSHEET_LOGIN_ACCOUNT_FAILURES_PER_HOUR`: failed password checks per
+    /// account from addresses that have not signed in to it before (default
+    /// 100, 0 = off): a ceiling against guessing spread over many addresses.
+    pub login_account_failures_per_hour: u32,
+    /// `BROADSHEET_PASSWORD_HASH_CONCURRENCY`: argon2 hashes run at once
+    /// (default: the number of cores).
+    pub password_hash_concurrency: u32,
+    /// `BROADSHEET_PASSWORD_HASH_WAIT_MS`: how long a password check waits for
+    /// a turn before it is answered 503 (default 2000).
+    pub password_hash_wait_ms: u32,
+    /// `BROADSHEET_RATE_LIMIT_KEYS`: keys (addresses, accounts) each rate
+    /// limiter keeps at most, which bounds its memory (default 50000).
+    pub rate_limit_keys: u32,
     /// `BROADSHEET_TRUSTED_PROXIES`: CIDRs whose `X-Forwarded-For` is believed (none by default).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `BROADSHEET_COMMENT_MODERATION`: which comments wait for a moderator.
@@ -186,6 +201,10 @@ struct RawConfig {
     access_token_ttl: Option<toml::Value>,
     refresh_token_ttl: Option<toml::Value>,
     login_failures_per_minute: Option<toml::Value>,
+    login_account_failures_per_hour: Option<toml::Value>,
+    password_hash_concurrency: Option<toml::Value>,
+    password_hash_wait_ms: Option<toml::Value>,
+    rate_limit_keys: Option<toml::Value>,
     trusted_proxies: Option<String>,
     comment_moderation: Option<String>,
     comment_rate_per_minute: Option<toml::Value>,
@@ -246,6 +265,10 @@ impl Config {
             access_token_ttl: 900,
             refresh_token_ttl: 30 * 24 * 3600,
             login_failures_per_minute: 5,
+            login_account_failures_per_hour: 100,
+            password_hash_concurrency: default_hash_concurrency(),
+            password_hash_wait_ms: 2_000,
+            rate_limit_keys: 50_000,
             trusted_proxies: Vec::new(),
             comment_moderation: Moderation::FirstTime,
             comment_rate_per_minute: 5,
@@ -510,6 +533,46 @@ impl Config {
                 )
             })?;
         }
+        let password_limits: [(&str, Option<toml::Value>, &mut u32, u32, u32); 4] = [
+            (
+                "BROADSHEET_LOGIN_ACCOUNT_FAILURES_PER_HOUR",
+                raw.login_account_failures_per_hour,
+                &mut cfg.login_account_failures_per_hour,
+                0,
+                1_000_000,
+            ),
+            (
+                "BROADSHEET_PASSWORD_HASH_CONCURRENCY",
+                raw.password_hash_concurrency,
+                &mut cfg.password_hash_concurrency,
+                1,
+                1_024,
+            ),
+            (
+                "BROADSHEET_PASSWORD_HASH_WAIT_MS",
+                raw.password_hash_wait_ms,
+                &mut cfg.password_hash_wait_ms,
+                0,
+                60_000,
+            ),
+            (
+                "BROADSHEET_RATE_LIMIT_KEYS",
+                raw.rate_limit_keys,
+                &mut cfg.rate_limit_keys,
+                1_000,
+                10_000_000,
+            ),
+        ];
+        for (key, file_value, slot, min, max) in password_limits {
+            if let Some(v) = env(key).or(toml_scalar(file_value)) {
+                *slot = parse_in_range(&v, min, max).ok_or_else(|| {
+                    bad(
+                        key,
+                        format!("{v:?} is not a whole number from {min} to {max}"),
+                    )
+                })?;
+            }
+        }
         if let Some(v) = env("BROADSHEET_TRUSTED_PROXIES").or(raw.trusted_proxies) {
             for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                 let net = item
@@ -754,6 +817,14 @@ fn parse_pairs(setting: &str, v: &str) -> Result<Vec<(String, String)>, ConfigEr
         .collect()
 }
 
+/// One argon2 hash per core at once: more only queue for the same cores
+/// while each holds its 19 MB.
+fn default_hash_concurrency() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| u32::try_from(n.get()).unwrap_or(1024).min(1024))
+        .unwrap_or(2)
+}
+
 fn parse_bool(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Some(true),
@@ -807,6 +878,10 @@ mod tests {
             ("BROADSHEET_ACCESS_TOKEN_TTL", "-5"),
             ("BROADSHEET_REFRESH_TOKEN_TTL", "forever"),
             ("BROADSHEET_LOGIN_FAILURES_PER_MINUTE", "many"),
+            ("BROADSHEET_LOGIN_ACCOUNT_FAILURES_PER_HOUR", "-1"),
+            ("BROADSHEET_PASSWORD_HASH_CONCURRENCY", "0"),
+            ("BROADSHEET_PASSWORD_HASH_WAIT_MS", "60001"),
+            ("BROADSHEET_RATE_LIMIT_KEYS", "10"),
             ("BROADSHEET_TRUSTED_PROXIES", "10.0.0.0/33"),
             ("BROADSHEET_COMMENT_MODERATION", "sometimes"),
             ("BROADSHEET_COMMENT_RATE_PER_MINUTE", "-1"),

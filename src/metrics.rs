@@ -54,6 +54,11 @@ struct OperationLabels {
     operation: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimiterLabels {
+    limiter: &'static str,
+}
+
 /// Every metric of one instance.
 pub struct Metrics {
     registry: Registry,
@@ -75,6 +80,9 @@ pub struct Metrics {
     cache_bytes: Gauge,
     /// Webhook delivery attempts, by outcome.
     pub webhook_deliveries: Family<WebhookLabels, Counter>,
+    /// argon2 runs (password checks and new hashes), counted by `PasswordHasher`.
+    pub password_hashes: Counter,
+    rate_limit_keys: Family<LimiterLabels, Gauge>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -168,7 +176,21 @@ impl Metrics {
             "Webhook delivery attempts, by outcome (succeeded, pending = will retry, failed = gave up, cancelled)",
             webhook_deliveries.clone(),
         );
+        let password_hashes = Counter::default();
+        registry.register(
+            "password_hashes",
+            "argon2 password hashes run (logins, password changes, new passwords)",
+            password_hashes.clone(),
+        );
+        let rate_limit_keys = Family::<LimiterLabels, Gauge>::default();
+        registry.register(
+            "rate_limit_keys",
+            "Keys (addresses, accounts) a rate limiter holds, by limiter; at most BROADSHEET_RATE_LIMIT_KEYS each",
+            rate_limit_keys.clone(),
+        );
         Metrics {
+            password_hashes,
+            rate_limit_keys,
             webhook_deliveries,
             cache_hits,
             cache_misses,
@@ -297,6 +319,13 @@ pub async fn serve(State(state): State<AppState>, headers: axum::http::HeaderMap
         m.pool_idle.set(idle as i64);
     }
     m.pool_max.set(i64::from(state.config.db_max_connections));
+    for (limiter, keys) in state.limits.keys() {
+        if let Some(keys) = keys {
+            m.rate_limit_keys
+                .get_or_create(&LimiterLabels { limiter })
+                .set(i64::try_from(keys).unwrap_or(i64::MAX));
+        }
+    }
     let (entries, bytes) = state.response_cache.usage();
     m.cache_entries
         .set(i64::try_from(entries).unwrap_or(i64::MAX));

@@ -4,7 +4,12 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::claims::JwtKeys, config::Config, metrics::Metrics, ratelimit::RateLimiter};
+use crate::{
+    auth::{claims::JwtKeys, passwords::PasswordHasher, throttle::LoginThrottle},
+    config::Config,
+    metrics::Metrics,
+    ratelimit::RateLimiter,
+};
 
 /// Shared by every request: one reference count to bump per clone (axum
 /// clones the state into each middleware and handler of every request, and
@@ -25,6 +30,8 @@ pub struct Shared {
     pub config: Arc<Config>,
     pub keys: Arc<JwtKeys>,
     pub limits: Arc<Limits>,
+    /// Every argon2 hash goes through here (bounded, on the blocking pool).
+    pub passwords: Arc<PasswordHasher>,
     /// This instance's Prometheus metrics (`/metrics`).
     pub metrics: Arc<Metrics>,
     /// Anonymous read responses (`response_cache`).
@@ -43,7 +50,13 @@ impl AppState {
             u64::from(config.response_cache_mb) * 1024 * 1024,
             db.get_database_backend(),
         ));
+        let passwords = Arc::new(PasswordHasher::new(
+            config.password_hash_concurrency,
+            std::time::Duration::from_millis(u64::from(config.password_hash_wait_ms)),
+            metrics.password_hashes.clone(),
+        ));
         AppState(Arc::new(Shared {
+            passwords,
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
             response_cache,
             db,
@@ -57,17 +70,30 @@ impl AppState {
 
 /// Per-instance rate limiters.
 pub struct Limits {
-    /// Failed logins, keyed by `ip:<addr>` and by `account:<email>`.
-    pub login_failures: RateLimiter,
+    /// Password checks (logins, password changes), per address and account.
+    pub login: LoginThrottle,
     /// Comment submissions, keyed by client address.
     pub comments: RateLimiter,
 }
 
 impl Limits {
     pub fn from_config(config: &Config) -> Self {
+        let max_keys = u64::from(config.rate_limit_keys);
         Limits {
-            login_failures: RateLimiter::new(config.login_failures_per_minute),
-            comments: RateLimiter::new(config.comment_rate_per_minute),
+            login: LoginThrottle::new(
+                config.login_failures_per_minute,
+                config.login_account_failures_per_hour,
+                max_keys,
+                std::time::Duration::from_secs(config.refresh_token_ttl),
+            ),
+            comments: RateLimiter::new(config.comment_rate_per_minute, max_keys),
         }
+    }
+
+    /// Keys each limiter holds, by name (`/metrics`).
+    pub fn keys(&self) -> Vec<(&'static str, Option<u64>)> {
+        let mut out = self.login.keys().to_vec();
+        out.push(("comments", Some(self.comments.len())));
+        out
     }
 }

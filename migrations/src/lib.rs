@@ -14,6 +14,7 @@ mod m20260101_000009_article_revisions;
 mod m20260101_000010_webhooks;
 mod m20260101_000011_create_import_refs;
 mod m20260101_000012_search_prefix_index;
+mod m20260101_000013_add_users_session_version;
 
 pub use m20260101_000008_article_search::SQLITE_REINDEX;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000010_webhooks::Migration),
             Box::new(m20260101_000011_create_import_refs::Migration),
             Box::new(m20260101_000012_search_prefix_index::Migration),
+            Box::new(m20260101_000013_add_users_session_version::Migration),
         ]
     }
 }

@@ -31,6 +31,24 @@ pub struct Claims {
     pub aud: String,
     /// Unique token id.
     pub jti: String,
+    /// Access tokens: the session (refresh-token family) they belong to;
+    /// ending that session (logout, reuse of a spent refresh token) refuses
+    /// them at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Access tokens: the user's session version when issued; ending all of
+    /// the user's sessions (a password change) moves it on. Absent means 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sv: Option<i32>,
+}
+
+/// The session an access token is issued for.
+#[derive(Debug, Clone, Copy)]
+pub struct Session<'a> {
+    /// The refresh-token family.
+    pub id: &'a str,
+    /// `users.session_version` at issue.
+    pub version: i32,
 }
 
 /// Keys built once at start-up and kept in `AppState`.
@@ -158,8 +176,13 @@ impl JwtKeys {
         self.ttl_secs
     }
 
-    /// Sign an access token for a user.
-    pub fn issue(&self, user_id: &str, role: Role) -> Result<String, AppError> {
+    /// Sign an access token for a user's session.
+    pub fn issue(
+        &self,
+        user_id: &str,
+        role: Role,
+        session: Session<'_>,
+    ) -> Result<String, AppError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
@@ -170,6 +193,8 @@ impl JwtKeys {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             jti: new_id(),
+            sid: Some(session.id.to_string()),
+            sv: Some(session.version),
         };
         let mut header = Header::new(self.algorithm);
         header.kid = Some(self.signing_kid.clone());
@@ -191,6 +216,8 @@ impl JwtKeys {
             iss: self.issuer.clone(),
             aud: self.preview_audience(),
             jti: new_id(),
+            sid: None,
+            sv: None,
         };
         let mut header = Header::new(self.algorithm);
         header.kid = Some(self.signing_kid.clone());
@@ -243,6 +270,11 @@ mod tests {
     use super::*;
     use crate::config::Secret;
 
+    const SESSION: Session<'static> = Session {
+        id: "family-1",
+        version: 3,
+    };
+
     fn config(secret: &str) -> Config {
         let mut c = Config::with_database("sqlite::memory:");
         c.jwt_secret = Some(Secret::new(secret));
@@ -253,7 +285,7 @@ mod tests {
     fn issued_tokens_verify_and_carry_every_claim() {
         let (keys, ephemeral) = JwtKeys::from_config(&config(&"s".repeat(32))).unwrap();
         assert!(!ephemeral);
-        let token = keys.issue("user-1", Role::Editor).unwrap();
+        let token = keys.issue("user-1", Role::Editor, SESSION).unwrap();
         let claims = keys.verify(&token).unwrap();
         assert_eq!(claims.sub, "user-1");
         assert_eq!(claims.role, "editor");
@@ -261,6 +293,8 @@ mod tests {
         assert_eq!(claims.aud, "broadsheet");
         assert_eq!(claims.exp - claims.iat, 900);
         assert!(!claims.jti.is_empty());
+        assert_eq!(claims.sid.as_deref(), Some("family-1"));
+        assert_eq!(claims.sv, Some(3));
     }
 
     #[test]
@@ -269,7 +303,7 @@ mod tests {
         let preview = keys.issue_preview("article-1", 3600).unwrap();
         assert_eq!(keys.verify_preview(&preview).unwrap(), "article-1");
         assert!(keys.verify(&preview).is_err());
-        let access = keys.issue("user-1", Role::Admin).unwrap();
+        let access = keys.issue("user-1", Role::Admin, SESSION).unwrap();
         assert!(keys.verify_preview(&access).is_err());
         let expired = keys.issue_preview("article-1", -5).unwrap();
         assert!(keys.verify_preview(&expired).is_err());
@@ -279,7 +313,7 @@ mod tests {
     fn another_secret_or_a_tampered_token_is_refused() {
         let (a, _) = JwtKeys::from_config(&config(&"a".repeat(32))).unwrap();
         let (b, _) = JwtKeys::from_config(&config(&"b".repeat(32))).unwrap();
-        let token = a.issue("u", Role::Admin).unwrap();
+        let token = a.issue("u", Role::Admin, SESSION).unwrap();
         assert!(b.verify(&token).is_err());
         let mut tampered = token.clone();
         tampered.insert(token.len() - 3, 'x');
@@ -290,13 +324,13 @@ mod tests {
     #[test]
     fn previous_secrets_keep_old_tokens_valid_during_rotation() {
         let (old, _) = JwtKeys::from_config(&config(&"o".repeat(32))).unwrap();
-        let token = old.issue("u", Role::Author).unwrap();
+        let token = old.issue("u", Role::Author, SESSION).unwrap();
         let mut rotated = config(&"n".repeat(32));
         rotated.jwt_kid = "k2".into();
         rotated.jwt_previous_secrets = vec![("default".into(), Secret::new("o".repeat(32)))];
         let (new, _) = JwtKeys::from_config(&rotated).unwrap();
         assert_eq!(new.verify(&token).unwrap().sub, "u");
-        let fresh = new.issue("v", Role::Author).unwrap();
+        let fresh = new.issue("v", Role::Author, SESSION).unwrap();
         assert!(old.verify(&fresh).is_err());
     }
 }

@@ -4,16 +4,25 @@
 //! the same way everywhere.
 
 pub mod claims;
+pub mod passwords;
 pub mod policy;
 pub mod principal;
+pub mod throttle;
 
 use std::net::IpAddr;
 
-use sea_orm::EntityTrait;
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait, Query},
+};
 
 pub use principal::{Actor, Role};
 
-use crate::{entities::user, error::AppError, state::AppState};
+use crate::{
+    entities::{refresh_token, user},
+    error::AppError,
+    state::AppState,
+};
 
 /// Everything about the caller a service may need, built by the transport.
 #[derive(Debug, Clone)]
@@ -25,9 +34,13 @@ pub struct RequestContext {
 }
 
 /// Turn an `Authorization` header into an [`Actor`]. No header: anonymous.
-/// Anything else must be `Bearer <valid token>` of an existing, active user;
-/// the user's *current* role applies, so a demotion or deletion takes effect
-/// at once rather than at token expiry.
+/// Anything else must be `Bearer <valid token>` of an existing, active user
+/// whose sessions have not ended since: the token's session version must be
+/// the user's current one (a password change moves it on) and its session
+/// (refresh-token family) must not be revoked (logout). The user's *current*
+/// role applies, so a demotion or deletion takes effect at once rather than
+/// at token expiry. All of this is the one lookup of the user row that every
+/// authenticated request makes anyway.
 pub async fn authenticate(
     state: &AppState,
     authorization: Option<&str>,
@@ -43,7 +56,24 @@ pub async fn authenticate(
         return Err(invalid());
     }
     let claims = state.keys.verify(token.trim())?;
-    let user = user::Entity::find_by_id(claims.sub)
+    let mut query = user::Entity::find_by_id(claims.sub)
+        .filter(user::Column::SessionVersion.eq(claims.sv.unwrap_or(0)));
+    if let Some(sid) = claims.sid {
+        // A family is revoked all at once, so one live row means a live session.
+        query = query.filter(Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(refresh_token::Entity)
+                .and_where(refresh_token::Column::FamilyId.eq(sid))
+                .and_where(
+                    Expr::col((refresh_token::Entity, refresh_token::Column::UserId))
+                        .equals((user::Entity, user::Column::Id)),
+                )
+                .and_where(refresh_token::Column::RevokedAt.is_null())
+                .to_owned(),
+        ));
+    }
+    let user = query
         .one(&state.db)
         .await?
         .filter(|u| u.active)

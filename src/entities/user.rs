@@ -15,6 +15,9 @@ pub struct Model {
     pub role: String,
     pub author_id: Option<String>,
     pub active: bool,
+    /// Bumped whenever all of the user's sessions end; access tokens carry
+    /// the value they were issued under and are refused once it moved on.
+    pub session_version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -10,6 +10,10 @@ impl ErrorExtensions for AppError {
         self.log_if_internal();
         async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
             ext.set("code", self.graphql_code());
+            // What REST sends as `Retry-After`.
+            if let AppError::RateLimited { retry_after_secs } = self {
+                ext.set("retryAfter", *retry_after_secs);
+            }
             if let AppError::Validation(fields) = self {
                 let list: Vec<Value> = fields
                     .iter()

@@ -185,7 +185,8 @@ fn actor<'a>(ctx: &'a Context<'_>) -> &'a Actor {
 #[Object]
 impl MutationRoot {
     /// Exchange email and password for tokens. A wrong password and an unknown
-    /// email get the same `UNAUTHENTICATED` answer; repeated failures `RATE_LIMITED`.
+    /// email get the same `UNAUTHENTICATED` answer; repeated failures
+    /// `RATE_LIMITED` (with `extensions.retryAfter` in seconds).
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -212,7 +213,8 @@ impl MutationRoot {
             .gql()
     }
 
-    /// Revoke the session a refresh token belongs to. Always true.
+    /// Revoke the session a refresh token belongs to; its access tokens are
+    /// refused from then on. Always true.
     async fn logout(
         &self,
         ctx: &Context<'_>,
@@ -225,15 +227,17 @@ impl MutationRoot {
             .gql()
     }
 
-    /// Change one's own password (ends every session). Always true.
+    /// Change one's own password (ends every session at once, this one
+    /// included). Checking the current password counts against the login
+    /// limits: repeated wrong ones get `RATE_LIMITED`. Always true.
     async fn change_password(
         &self,
         ctx: &Context<'_>,
         current_password: String,
         new_password: String,
     ) -> async_graphql::Result<bool> {
-        let (state, _) = parts(ctx)?;
-        auth::change_password(state, actor(ctx), &current_password, &new_password)
+        let (state, req) = parts(ctx)?;
+        auth::change_password(state, req, &current_password, &new_password)
             .await
             .map(|_| true)
             .gql()

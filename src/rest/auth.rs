@@ -59,8 +59,10 @@ impl From<TokenPair> for TokenResponse {
         (status = 400, description = "Malformed JSON", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unknown email or wrong password (the same answer for both)", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Missing or unknown fields", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed logins from this address or for this account", body = crate::rest::problem::Problem, content_type = "application/problem+json",
+        (status = 422, description = "Missing or unknown fields, or an email over 254 characters", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed password checks from this address, or for this account from this address (or from new addresses)", body = crate::rest::problem::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Too many password checks at once (code overloaded)", body = crate::rest::problem::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn login(
@@ -89,7 +91,8 @@ pub async fn refresh(
     ))
 }
 
-/// Revoke the session a refresh token belongs to.
+/// Revoke the session a refresh token belongs to; its access tokens are
+/// refused from then on.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 204, description = "Logged out (also for an unknown token)"),

@@ -227,25 +227,25 @@ pub async fn get_me(
     Ok((headers, AxumJson(UserDto::from(user))))
 }
 
-/// Change one's own password; ends every session of the user.
+/// Change one's own password; ends every session of the user at once (their
+/// access tokens included). Checking the current password counts against the
+/// login limits.
 #[utoipa::path(post, path = "/api/v1/users/me/password", tag = "users", request_body = ChangePasswordRequest, security(("bearer" = [])),
     responses(
         (status = 204, description = "Changed"),
         (status = 401, description = "No or bad token", body = crate::rest::problem::Problem, content_type = PROBLEM),
         (status = 422, description = "Wrong current password or too short a new one", body = crate::rest::problem::Problem, content_type = PROBLEM),
+        (status = 429, description = "Too many failed password checks (as for logins)", body = crate::rest::problem::Problem, content_type = PROBLEM,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Too many password checks at once (code overloaded)", body = crate::rest::problem::Problem, content_type = PROBLEM,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn change_password(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Json(body): Json<ChangePasswordRequest>,
 ) -> Result<StatusCode, AppError> {
-    auth::change_password(
-        &state,
-        &ctx.actor,
-        &body.current_password,
-        &body.new_password,
-    )
-    .await?;
+    auth::change_password(&state, &ctx, &body.current_password, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,11 +1,11 @@
 //! Login, refresh-token rotation with reuse detection, logout, and password
 //! changes. Refresh tokens are random 256-bit values stored only as SHA-256
-//! hashes; each login starts a family, and presenting an already-used token
-//! revokes its whole family.
+//! hashes; each login starts a family (the session), and presenting an
+//! already-used token revokes its whole family. Access tokens name their
+//! family and the user's session version, so ending a session ends them too
+//! (`auth::authenticate`). Every password check is counted by the login
+//! throttle before argon2 runs (`auth::throttle`).
 
-use std::sync::OnceLock;
-
-use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::Duration;
 use sea_orm::{
@@ -15,7 +15,12 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use crate::{
-    auth::{Actor, RequestContext, Role, policy},
+    auth::{
+        RequestContext, Role,
+        claims::Session,
+        policy,
+        throttle::{self, MAX_EMAIL_LEN},
+    },
     entities::{refresh_token, user},
     error::{AppError, FieldError},
     services::{new_id, now, users},
@@ -35,32 +40,6 @@ fn bad_credentials() -> AppError {
     AppError::Unauthenticated {
         invalid_token: false,
     }
-}
-
-/// A hash to verify against when the email is unknown, so that both failures
-/// cost the same argon2 work (no timing oracle for account enumeration).
-fn dummy_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| {
-        users::hash_password("not a real password, only for timing").unwrap_or_default()
-    })
-}
-
-pub fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-/// Check a password on a blocking thread (argon2 is deliberately slow).
-async fn verify_password_blocking(hash: String, password: String) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || verify_password(&hash, &password))
-        .await
-        .map_err(AppError::internal)
 }
 
 fn hash_refresh(token: &str) -> String {
@@ -98,8 +77,9 @@ async fn store_refresh(
     Ok(secret)
 }
 
-/// Exchange email and password for tokens. Failed attempts are limited per
-/// client address and per account (checked before the password is).
+/// Exchange email and password for tokens. Every attempt is counted per
+/// client address and per account and address before the password is
+/// checked (`auth::throttle`); a right password gives its attempt back.
 pub async fn login(
     state: &AppState,
     ctx: &RequestContext,
@@ -107,8 +87,16 @@ pub async fn login(
     password: &str,
 ) -> Result<TokenPair, AppError> {
     let mut errors = Vec::new();
-    if email.trim().is_empty() {
+    let email = email.trim();
+    if email.is_empty() {
         errors.push(FieldError::new("email", "is required"));
+    } else if email.len() > MAX_EMAIL_LEN {
+        // Refused before anything is counted or looked up: no limiter key,
+        // no query, no hash for an input no account can have.
+        errors.push(FieldError::new(
+            "email",
+            format!("must be at most {MAX_EMAIL_LEN} characters"),
+        ));
     }
     if password.is_empty() {
         errors.push(FieldError::new("password", "is required"));
@@ -116,40 +104,59 @@ pub async fn login(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let email_key = format!("account:{}", email.trim().to_lowercase());
-    let ip_key = format!("ip:{}", ctx.client_ip);
-    let limiter = &state.limits.login_failures;
-    for key in [&ip_key, &email_key] {
-        limiter
-            .check(key)
-            .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+    let throttle = &state.limits.login;
+    let attempt = throttle.begin(email, ctx.client_ip).await?;
+    let checked = async {
+        let found = user::Entity::find()
+            .filter(
+                Expr::expr(Func::lower(Expr::col(user::Column::Email))).eq(email.to_lowercase()),
+            )
+            .one(&state.db)
+            .await?;
+        let hash = found.as_ref().map(|u| u.password_hash.clone());
+        let ok = state.passwords.verify(hash, password.to_string()).await?;
+        Ok::<_, AppError>(found.filter(|u| ok && u.active))
     }
-    let found = user::Entity::find()
-        .filter(
-            Expr::expr(Func::lower(Expr::col(user::Column::Email))).eq(email.trim().to_lowercase()),
-        )
-        .one(&state.db)
-        .await?;
-    let hash = found
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| dummy_hash().to_string());
-    let ok = verify_password_blocking(hash, password.to_string()).await?;
-    let user = match found {
-        Some(u) if ok && u.active => u,
-        _ => {
-            limiter.record(&ip_key);
-            limiter.record(&email_key);
-            return Err(bad_credentials());
+    .await;
+    let user = match checked {
+        Ok(Some(user)) => {
+            throttle.succeeded(attempt).await;
+            user
+        }
+        // A wrong password or no such account: the attempt stays counted.
+        Ok(None) => return Err(bad_credentials()),
+        // Nothing was checked (busy, database down): it does not count.
+        Err(e) => {
+            throttle.void(attempt).await;
+            return Err(e);
         }
     };
     let role = Role::parse(&user.role).ok_or_else(bad_credentials)?;
-    let refresh_token = store_refresh(&state.db, state, &user.id, &new_id()).await?;
+    let family = new_id();
+    let refresh_token = store_refresh(&state.db, state, &user.id, &family).await?;
     Ok(TokenPair {
-        access_token: state.keys.issue(&user.id, role)?,
+        access_token: state.keys.issue(
+            &user.id,
+            role,
+            Session {
+                id: &family,
+                version: user.session_version,
+            },
+        )?,
         expires_in: state.keys.ttl_secs(),
         refresh_token,
     })
+}
+
+/// The stored row of a presented refresh token, if any.
+async fn find_refresh(
+    db: &impl sea_orm::ConnectionTrait,
+    presented: &str,
+) -> Result<Option<refresh_token::Model>, AppError> {
+    Ok(refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash_refresh(presented)))
+        .one(db)
+        .await?)
 }
 
 /// Rotate a refresh token: the presented one is spent, a new one in the same
@@ -160,11 +167,7 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, App
     }
     let invalid = || AppError::InvalidRefreshToken;
     let txn = crate::services::write_txn(&state.db).await?;
-    let Some(token) = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(hash_refresh(presented.trim())))
-        .one(&txn)
-        .await?
-    else {
+    let Some(token) = find_refresh(&txn, presented.trim()).await? else {
         return Err(invalid());
     };
     let at = now();
@@ -197,7 +200,14 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, App
     let refresh_token = store_refresh(&txn, state, &user.id, &token.family_id).await?;
     txn.commit().await?;
     Ok(TokenPair {
-        access_token: state.keys.issue(&user.id, role)?,
+        access_token: state.keys.issue(
+            &user.id,
+            role,
+            Session {
+                id: &token.family_id,
+                version: user.session_version,
+            },
+        )?,
         expires_in: state.keys.ttl_secs(),
         refresh_token,
     })
@@ -213,23 +223,22 @@ async fn revoke_family(db: &impl sea_orm::ConnectionTrait, family: &str) -> Resu
     Ok(())
 }
 
-/// Revoke the session a refresh token belongs to. Unknown tokens are ignored
-/// (logging out twice is not an error).
+/// Revoke the session a refresh token belongs to, and with it the access
+/// tokens issued in it. Unknown tokens are ignored (logging out twice is not
+/// an error).
 pub async fn logout(state: &AppState, presented: &str) -> Result<(), AppError> {
     if presented.trim().is_empty() {
         return Err(AppError::validation("refresh_token", "is required"));
     }
-    if let Some(token) = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(hash_refresh(presented.trim())))
-        .one(&state.db)
-        .await?
-    {
+    if let Some(token) = find_refresh(&state.db, presented.trim()).await? {
         revoke_family(&state.db, &token.family_id).await?;
     }
     Ok(())
 }
 
-/// Revoke every session of a user (after a password change, deactivation...).
+/// End every session of a user (after a password change, deactivation...):
+/// revoke their refresh tokens and move their session version on, which
+/// refuses every access token issued before.
 pub async fn revoke_all_sessions(
     db: &impl sea_orm::ConnectionTrait,
     user_id: &str,
@@ -240,17 +249,27 @@ pub async fn revoke_all_sessions(
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::SessionVersion,
+            Expr::col(user::Column::SessionVersion).add(1),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
-/// Change one's own password; the current one is required.
+/// Change one's own password; the current one is required, and checking it
+/// counts against the same limits as a login (`auth::throttle`), so a batch
+/// of aliased mutations gets no more guesses than the same number of logins.
 pub async fn change_password(
     state: &AppState,
-    actor: &Actor,
+    ctx: &RequestContext,
     current: &str,
     new: &str,
 ) -> Result<(), AppError> {
-    let (id, _) = policy::require_staff(actor)?;
+    let (id, _) = policy::require_staff(&ctx.actor)?;
     let user = user::Entity::find_by_id(id.to_string())
         .one(&state.db)
         .await?
@@ -263,13 +282,28 @@ pub async fn change_password(
             format!("must be at least {} characters", users::MIN_PASSWORD_CHARS),
         ));
     }
-    if !verify_password_blocking(user.password_hash.clone(), current.to_string()).await? {
-        return Err(AppError::validation(
-            "current_password",
-            "is not your current password",
-        ));
+    let throttle = &state.limits.login;
+    let attempt = throttle
+        .begin(&throttle::account_key(&user.email), ctx.client_ip)
+        .await?;
+    match state
+        .passwords
+        .verify(Some(user.password_hash.clone()), current.to_string())
+        .await
+    {
+        Ok(true) => throttle.succeeded(attempt).await,
+        Ok(false) => {
+            return Err(AppError::validation(
+                "current_password",
+                "is not your current password",
+            ));
+        }
+        Err(e) => {
+            throttle.void(attempt).await;
+            return Err(e);
+        }
     }
-    let hash = users::hash_password(new)?;
+    let hash = state.passwords.hash(new.to_string()).await?;
     let txn = crate::services::write_txn(&state.db).await?;
     let mut active: user::ActiveModel = user.into();
     active.password_hash = Set(hash);

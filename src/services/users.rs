@@ -1,18 +1,15 @@
 //! Users (accounts that log in): creation with argon2id password hashes and
 //! the first-admin bootstrap.
 
-use argon2::{
-    Argon2, PasswordHasher,
-    password_hash::{SaltString, rand_core::OsRng},
-};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, Func},
 };
 
+pub use crate::auth::passwords::hash_password;
 use crate::{
-    auth::{Actor, Role, policy},
+    auth::{Actor, Role, passwords::PasswordHasher, policy},
     domain::pagination::{Page, PageRequest},
     entities::{author, user},
     error::{AppError, FieldError},
@@ -42,23 +39,19 @@ pub fn valid_email(email: &str) -> bool {
                 && !domain.is_empty()
                 && !domain.contains('@')
                 && !email.chars().any(char::is_whitespace)
-                && email.len() <= 254
+                && email.len() <= crate::auth::throttle::MAX_EMAIL_LEN
         }
         None => false,
     }
 }
 
-/// Hash a password with argon2id and a random salt (PHC string format).
-pub fn hash_password(password: &str) -> Result<String, AppError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AppError::internal(anyhow::anyhow!("hashing a password: {e}")))
-}
-
 /// Create a user. Emails are unique case-insensitively (409 on a duplicate).
-pub async fn create(db: &impl ConnectionTrait, input: NewUser) -> Result<user::Model, AppError> {
+/// The password is hashed through `hasher` (on the blocking pool).
+pub async fn create(
+    db: &impl ConnectionTrait,
+    hasher: &PasswordHasher,
+    input: NewUser,
+) -> Result<user::Model, AppError> {
     let email = input.email.trim().to_string();
     let mut errors = Vec::new();
     if !valid_email(&email) {
@@ -88,14 +81,16 @@ pub async fn create(db: &impl ConnectionTrait, input: NewUser) -> Result<user::M
         .display_name
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
+    let password_hash = hasher.hash(input.password).await?;
     let model = user::ActiveModel {
         id: Set(new_id()),
         email: Set(email),
-        password_hash: Set(hash_password(&input.password)?),
+        password_hash: Set(password_hash),
         display_name: Set(display_name),
         role: Set(input.role.as_str().to_string()),
         author_id: Set(input.author_id),
         active: Set(true),
+        session_version: Set(0),
         created_at: Set(at),
         updated_at: Set(at),
     };
@@ -185,7 +180,7 @@ pub async fn create_as(
 ) -> Result<user::Model, AppError> {
     policy::require_admin(actor)?;
     check_author_exists(&state.db, &input.author_id).await?;
-    create(&state.db, input).await
+    create(&state.db, &state.passwords, input).await
 }
 
 /// Whether some active admin other than `except` exists.
@@ -269,7 +264,7 @@ pub async fn update(
         model.email = Set(email.trim().to_string());
     }
     if let Some(pw) = patch.password {
-        model.password_hash = Set(hash_password(&pw)?);
+        model.password_hash = Set(state.passwords.hash(pw).await?);
     }
     if let Some(name) = patch.display_name {
         model.display_name = Set(name.trim().to_string());
@@ -346,6 +341,7 @@ pub async fn bootstrap_admin(
     };
     create(
         db,
+        &PasswordHasher::standalone(),
         NewUser {
             email: email.clone(),
             password: password.clone(),
@@ -431,14 +427,6 @@ mod tests {
         assert!(!valid_email("a@b@c"));
         assert!(!valid_email("a b@c.d"));
         assert!(!valid_email("@c.d"));
-    }
-
-    #[test]
-    fn hashes_are_argon2id_and_salted() {
-        let a = hash_password("correct horse").unwrap();
-        let b = hash_password("correct horse").unwrap();
-        assert!(a.starts_with("$argon2id$"), "{a}");
-        assert_ne!(a, b);
     }
 
     #[test]

@@ -275,7 +275,12 @@ both_backends! {
         assert_eq!(app.send("GET", "/api/v1/users", Some(&token), None).await.status(), 200);
         let demote = app.send("PATCH", &format!("/api/v1/users/{id}"), Some(&admin), Some(json!({"role": "editor"}))).await;
         assert_eq!(demote.status(), 200);
-        assert_eq!(app.send("GET", "/api/v1/users", Some(&token), None).await.status(), 403, "the old admin token lost its rights");
+        // A role change ends the user's sessions, now at once: the old admin
+        // token is refused, and a new login carries the new role.
+        assert_eq!(app.send("GET", "/api/v1/users", Some(&token), None).await.status(), 401, "the old admin token lost its rights");
+        let email: Value = app.send("GET", &format!("/api/v1/users/{id}"), Some(&admin), None).await.json().await.unwrap();
+        let token = app.login(email["email"].as_str().unwrap(), "admin-password").await["access_token"].as_str().unwrap().to_string();
+        assert_eq!(app.send("GET", "/api/v1/users", Some(&token), None).await.status(), 403, "an editor now");
         let off = app.send("PATCH", &format!("/api/v1/users/{id}"), Some(&admin), Some(json!({"active": false}))).await;
         assert_eq!(off.status(), 200);
         assert_eq!(me_status(&app, &token).await, (401, "Bearer error=\"invalid_token\"".into()));
@@ -363,6 +368,7 @@ async fn failed_logins_are_limited_per_address_and_per_account(backend: Backend)
     };
     let mut config = test_config(&db.url);
     config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    config.login_account_failures_per_hour = 8;
     let server = Server::start(config).await;
     let app = server.app.clone();
     let attempt = |ip: String, email: &'static str, password: &'static str| {
@@ -377,16 +383,17 @@ async fn failed_logins_are_limited_per_address_and_per_account(backend: Backend)
                 .unwrap()
         }
     };
-    // Per account: five failures from five addresses, then even the right password waits.
-    for i in 0..5 {
+    // Per account and address: five failures from one address, then even the
+    // right password waits there...
+    for _ in 0..5 {
         assert_eq!(
-            attempt(format!("203.0.113.{i}"), ADMIN_EMAIL, "wrong password")
+            attempt("203.0.113.1".into(), ADMIN_EMAIL, "wrong password")
                 .await
                 .status(),
             401
         );
     }
-    let limited = attempt("203.0.113.99".into(), ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let limited = attempt("203.0.113.1".into(), ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(limited.status(), 429);
     let retry: u64 = limited.headers()["retry-after"]
         .to_str()
@@ -395,6 +402,32 @@ async fn failed_logins_are_limited_per_address_and_per_account(backend: Backend)
         .unwrap();
     assert!((1..=60).contains(&retry));
     assert_problem(limited, 429, "rate_limited").await;
+    // ...but not from anywhere else: nobody can lock the owner out.
+    assert_eq!(
+        attempt("203.0.113.99".into(), ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    // Per account across addresses: after 8 failures from addresses that
+    // never signed in to it, new addresses wait; the owner's does not.
+    for i in 2..5 {
+        assert_eq!(
+            attempt(format!("203.0.113.{i}"), ADMIN_EMAIL, "wrong password")
+                .await
+                .status(),
+            401
+        );
+    }
+    let ceiling = attempt("203.0.113.50".into(), ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_problem(ceiling, 429, "rate_limited").await;
+    assert_eq!(
+        attempt("203.0.113.99".into(), ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .status(),
+        200,
+        "an address that signed in before is not held by the ceiling"
+    );
     // Per address: five different (unknown) accounts from one address.
     for i in 0..5 {
         let email: &'static str = Box::leak(format!("nobody{i}@example.test").into_boxed_str());

@@ -35,7 +35,10 @@ both_backends! {
         let status = app.cli(&["migrate", "status"]);
         assert!(status.status.success(), "{}", stderr(&status));
         let text = stdout(&status);
-        assert_eq!(text.lines().count(), 12, "{text}");
+        // One line per migration (counted from the migrator, so adding one
+        // does not need this test changed).
+        use migrations::MigratorTrait;
+        assert_eq!(text.lines().count(), migrations::Migrator::migrations().len(), "{text}");
         assert!(text.lines().all(|l| l.starts_with("applied")), "{text}");
 
         let down = app.cli(&["migrate", "down"]);

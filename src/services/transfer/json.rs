@@ -246,7 +246,12 @@ pub async fn import(state: &AppState, doc: Document) -> Result<Restored, ImportE
     let mut users = Vec::with_capacity(doc.users.len());
     for u in doc.users {
         let mut hash = u.password_hash;
+        // Session state is not exported (like refresh tokens); a replaced
+        // account starts past the old one's version, so no access token
+        // issued before the import is accepted for it.
+        let mut session_version = 0;
         if let Some(old) = existing.get(&u.email.to_lowercase()) {
+            session_version = old.session_version.saturating_add(1);
             hash = hash.or(Some(old.password_hash.clone()));
             // The account is replaced by the exported one; its sessions end.
             refresh_token::Entity::delete_many()
@@ -265,6 +270,7 @@ pub async fn import(state: &AppState, doc: Document) -> Result<Restored, ImportE
             role: u.role,
             author_id: u.author_id,
             active: u.active,
+            session_version,
             created_at: u.created_at,
             updated_at: u.updated_at,
         });
