@@ -53,6 +53,12 @@ fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| hash_password("not a real password, only for timing").unwrap_or_default())
 }
 
+/// The hash to verify against, when it is one argon2 can check: anything
+/// else would answer at once, telling such an account apart by its timing.
+fn usable(hash: Option<&str>) -> Option<&str> {
+    hash.filter(|h| PasswordHash::new(h).is_ok())
+}
+
 /// Runs argon2 on the blocking pool, a bounded number at once, and counts
 /// every run (`broadsheet_password_hashes_total`).
 pub struct PasswordHasher {
@@ -98,10 +104,11 @@ impl PasswordHasher {
         .map_err(AppError::internal)
     }
 
-    /// Whether `password` matches `hash`; `None` (no such account) checks
-    /// against a dummy hash so that the answer takes as long.
+    /// Whether `password` matches `hash`. `None` (no such account) and a
+    /// hash that is no PHC string (an account imported without credentials)
+    /// check against a dummy hash, so that every failure takes as long.
     pub async fn verify(&self, hash: Option<String>, password: String) -> Result<bool, AppError> {
-        self.run(move || match hash.as_deref() {
+        self.run(move || match usable(hash.as_deref()) {
             Some(hash) => verify_password(hash, &password),
             None => {
                 verify_password(dummy_hash(), &password);
@@ -130,6 +137,14 @@ mod tests {
         assert!(verify_password(&a, "correct horse"));
         assert!(!verify_password(&a, "wrong horse"));
         assert!(!verify_password("!imported-without-credentials", "x"));
+    }
+
+    #[test]
+    fn accounts_without_a_usable_hash_are_checked_against_the_dummy() {
+        let real = hash_password("correct horse").unwrap();
+        assert_eq!(usable(Some(&real)), Some(real.as_str()));
+        assert_eq!(usable(Some("!imported-without-credentials")), None);
+        assert_eq!(usable(None), None);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

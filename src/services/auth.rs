@@ -27,6 +27,9 @@ use crate::{
     state::AppState,
 };
 
+/// Longer than any refresh token we issue (43 characters): refused unread.
+const MAX_REFRESH_TOKEN_LEN: usize = 128;
+
 /// What a successful login or refresh returns.
 #[derive(Debug, Clone)]
 pub struct TokenPair {
@@ -148,11 +151,15 @@ pub async fn login(
     })
 }
 
-/// The stored row of a presented refresh token, if any.
+/// The stored row of a presented refresh token, if any. Tokens longer than
+/// any we issue are not even hashed.
 async fn find_refresh(
     db: &impl sea_orm::ConnectionTrait,
     presented: &str,
 ) -> Result<Option<refresh_token::Model>, AppError> {
+    if presented.len() > MAX_REFRESH_TOKEN_LEN {
+        return Ok(None);
+    }
     Ok(refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash_refresh(presented)))
         .one(db)
@@ -166,6 +173,12 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, App
         return Err(AppError::validation("refresh_token", "is required"));
     }
     let invalid = || AppError::InvalidRefreshToken;
+    // An unknown token is refused on a plain read: only a token that exists
+    // queues for the write lock, which on SQLite every write of the site
+    // shares (a flood of made-up tokens must not stall them).
+    if find_refresh(&state.db, presented.trim()).await?.is_none() {
+        return Err(invalid());
+    }
     let txn = crate::services::write_txn(&state.db).await?;
     let Some(token) = find_refresh(&txn, presented.trim()).await? else {
         return Err(invalid());

@@ -226,6 +226,12 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
+    // Hashed before the write transaction: on SQLite it holds the one write
+    // lock of the site, which must not wait for argon2.
+    let password_hash = match &patch.password {
+        Some(pw) => Some(state.passwords.hash(pw.clone()).await?),
+        None => None,
+    };
     let txn = crate::services::write_txn(&state.db).await?;
     let current = find(&txn, id).await?;
     if let Some(author_id) = &patch.author_id {
@@ -263,8 +269,8 @@ pub async fn update(
     if let Some(email) = patch.email {
         model.email = Set(email.trim().to_string());
     }
-    if let Some(pw) = patch.password {
-        model.password_hash = Set(state.passwords.hash(pw).await?);
+    if let Some(hash) = password_hash {
+        model.password_hash = Set(hash);
     }
     if let Some(name) = patch.display_name {
         model.display_name = Set(name.trim().to_string());

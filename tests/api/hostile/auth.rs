@@ -43,6 +43,24 @@ pub fn cases() -> Vec<Case> {
             200,
             "BAD_USER_INPUT",
         ),
+        Case::send(
+            "a 900 KB refresh token is refused unread",
+            "POST",
+            "/api/v1/auth/refresh",
+            As::Anonymous,
+            Body::Json(json!({"refresh_token": "r".repeat(900_000)})),
+            401,
+            "unauthorized",
+        ),
+        Case::send(
+            "logging out with a 900 KB refresh token is a harmless 204",
+            "POST",
+            "/api/v1/auth/logout",
+            As::Anonymous,
+            Body::Json(json!({"refresh_token": "r".repeat(900_000)})),
+            204,
+            "",
+        ),
     ]
 }
 
