@@ -12,6 +12,7 @@ pub mod error;
 pub mod fts5;
 pub mod graphql;
 pub mod metrics;
+pub mod outbound;
 pub mod ratelimit;
 pub mod response_cache;
 pub mod rest;
