@@ -75,6 +75,10 @@ pub struct Metrics {
     cache_bytes: Gauge,
     /// Webhook delivery attempts, by outcome.
     pub webhook_deliveries: Family<WebhookLabels, Counter>,
+    /// Client connections open now (`server`).
+    pub http_connections: Gauge,
+    /// Connections closed at once because `BROADSHEET_MAX_CONNECTIONS` were open.
+    pub http_connections_refused: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -168,7 +172,21 @@ impl Metrics {
             "Webhook delivery attempts, by outcome (succeeded, pending = will retry, failed = gave up, cancelled)",
             webhook_deliveries.clone(),
         );
+        let http_connections = Gauge::default();
+        registry.register(
+            "http_connections",
+            "Client connections open",
+            http_connections.clone(),
+        );
+        let http_connections_refused = Counter::default();
+        registry.register(
+            "http_connections_refused",
+            "Client connections closed at once because BROADSHEET_MAX_CONNECTIONS were open",
+            http_connections_refused.clone(),
+        );
         Metrics {
+            http_connections,
+            http_connections_refused,
             webhook_deliveries,
             cache_hits,
             cache_misses,
