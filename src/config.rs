@@ -126,6 +126,19 @@ pub struct Config {
     pub max_concurrent_requests: u32,
     /// `BROADSHEET_SHUTDOWN_TIMEOUT`: seconds in-flight requests get to finish after SIGTERM (default 30).
     pub shutdown_timeout_secs: u32,
+    /// `BROADSHEET_HEADER_READ_TIMEOUT`: seconds a client has to send a whole request head,
+    /// from the connection's opening or the head's first byte (default 10).
+    pub header_read_timeout_secs: u32,
+    /// `BROADSHEET_KEEP_ALIVE_TIMEOUT`: seconds an idle kept-alive connection stays open
+    /// (default 75; 0 closes each connection after its response).
+    pub keep_alive_timeout_secs: u32,
+    /// `BROADSHEET_BODY_READ_TIMEOUT`: seconds a client has to send a whole request body (default 30).
+    pub body_read_timeout_secs: u32,
+    /// `BROADSHEET_SEND_TIMEOUT`: seconds a client may take no part of a response before the
+    /// connection is closed (default 30).
+    pub send_timeout_secs: u32,
+    /// `BROADSHEET_MAX_CONNECTIONS`: client connections open at once; more are closed at once (default 1024).
+    pub max_connections: u32,
     /// `BROADSHEET_DB_ACQUIRE_TIMEOUT`: seconds to wait for a database connection before answering 503 (default 3).
     pub db_acquire_timeout_secs: u32,
     /// `BROADSHEET_METRICS_TOKEN`: when set, `/metrics` requires it as a bearer token.
@@ -216,6 +229,11 @@ struct RawConfig {
     request_timeout: Option<toml::Value>,
     max_concurrent_requests: Option<toml::Value>,
     shutdown_timeout: Option<toml::Value>,
+    header_read_timeout: Option<toml::Value>,
+    keep_alive_timeout: Option<toml::Value>,
+    body_read_timeout: Option<toml::Value>,
+    send_timeout: Option<toml::Value>,
+    max_connections: Option<toml::Value>,
     db_acquire_timeout: Option<toml::Value>,
     metrics_token: Option<String>,
     response_cache_mb: Option<toml::Value>,
@@ -280,6 +298,11 @@ impl Config {
             request_timeout_secs: 30,
             max_concurrent_requests: 1024,
             shutdown_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            keep_alive_timeout_secs: 75,
+            body_read_timeout_secs: 30,
+            send_timeout_secs: 30,
+            max_connections: 1024,
             db_acquire_timeout_secs: 3,
             metrics_token: None,
             response_cache_mb: 24,
@@ -600,7 +623,7 @@ impl Config {
                 }
             };
         }
-        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 15] = [
+        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 20] = [
             (
                 "BROADSHEET_COMMENT_RATE_PER_MINUTE",
                 raw.comment_rate_per_minute,
@@ -649,6 +672,41 @@ impl Config {
                 &mut cfg.shutdown_timeout_secs,
                 0,
                 3_600,
+            ),
+            (
+                "BROADSHEET_HEADER_READ_TIMEOUT",
+                raw.header_read_timeout,
+                &mut cfg.header_read_timeout_secs,
+                1,
+                600,
+            ),
+            (
+                "BROADSHEET_KEEP_ALIVE_TIMEOUT",
+                raw.keep_alive_timeout,
+                &mut cfg.keep_alive_timeout_secs,
+                0,
+                3_600,
+            ),
+            (
+                "BROADSHEET_BODY_READ_TIMEOUT",
+                raw.body_read_timeout,
+                &mut cfg.body_read_timeout_secs,
+                1,
+                3_600,
+            ),
+            (
+                "BROADSHEET_SEND_TIMEOUT",
+                raw.send_timeout,
+                &mut cfg.send_timeout_secs,
+                1,
+                3_600,
+            ),
+            (
+                "BROADSHEET_MAX_CONNECTIONS",
+                raw.max_connections,
+                &mut cfg.max_connections,
+                1,
+                1_000_000,
             ),
             (
                 "BROADSHEET_REVISIONS_KEEP",
@@ -889,6 +947,11 @@ mod tests {
             ("BROADSHEET_FEED_SIZE", "0"),
             ("BROADSHEET_FEED_SIZE", "101"),
             ("BROADSHEET_CORS_ORIGINS", "example.org"),
+            ("BROADSHEET_HEADER_READ_TIMEOUT", "0"),
+            ("BROADSHEET_KEEP_ALIVE_TIMEOUT", "-1"),
+            ("BROADSHEET_BODY_READ_TIMEOUT", "0"),
+            ("BROADSHEET_SEND_TIMEOUT", "forever"),
+            ("BROADSHEET_MAX_CONNECTIONS", "0"),
             ("BROADSHEET_CORS_ORIGINS", "https://example.org/path"),
         ] {
             let err = load(&[(key, value)]).unwrap_err();

@@ -12,22 +12,22 @@ pub mod error;
 pub mod fts5;
 pub mod graphql;
 pub mod metrics;
+pub mod outbound;
 pub mod ratelimit;
 pub mod response_cache;
 pub mod rest;
+pub mod server;
 pub mod services;
 pub mod state;
 pub mod telemetry;
 
-use std::{
-    future::{Future, IntoFuture},
-    net::SocketAddr,
-};
+use std::{future::Future, net::SocketAddr};
 
 use axum::http::{HeaderName, HeaderValue, Method, Request, header};
 use axum::{Router, body::Body};
 use tokio::net::TcpListener;
 use tower_http::{
+    catch_panic::CatchPanicLayer,
     compression::CompressionLayer,
     cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
@@ -150,15 +150,16 @@ impl Application {
             .webhook_worker
             .then(|| services::webhooks::spawn_worker(state.clone(), worker_stopped));
         let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(
+        let server = server::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = signalled.send(());
-        })
-        .into_future();
+            router,
+            server::Limits::from_config(&state.config),
+            state.metrics.clone(),
+            async move {
+                shutdown.await;
+                let _ = signalled.send(());
+            },
+        );
         let deadline = async move {
             match on_signal.await {
                 Ok(()) => tokio::time::sleep(grace).await,
@@ -323,6 +324,15 @@ pub fn router(state: AppState) -> Router {
         .layer(MapResponseBodyLayer::new(Body::new))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(MapRequestBodyLayer::new(Body::new))
+        // A panic anywhere below is answered 500 `internal` and logged; the
+        // connection stays up. (Its boxed body is mapped back to `Body` with
+        // the body-limit layer's, above.)
+        .layer(CatchPanicLayer::custom(server::guards::panic_response))
+        // Each body must arrive within BROADSHEET_BODY_READ_TIMEOUT (408).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            server::guards::body_deadline,
+        ))
         // Per route (`Router::layer`), so it sees the route template (`MatchedPath`).
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

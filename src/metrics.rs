@@ -83,6 +83,10 @@ pub struct Metrics {
     /// argon2 runs (password checks and new hashes), counted by `PasswordHasher`.
     pub password_hashes: Counter,
     rate_limit_keys: Family<LimiterLabels, Gauge>,
+    /// Client connections open now (`server`).
+    pub http_connections: Gauge,
+    /// Connections closed at once because `BROADSHEET_MAX_CONNECTIONS` were open.
+    pub http_connections_refused: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -188,9 +192,23 @@ impl Metrics {
             "Keys (addresses, accounts) a rate limiter holds, by limiter; at most BROADSHEET_RATE_LIMIT_KEYS each",
             rate_limit_keys.clone(),
         );
+        let http_connections = Gauge::default();
+        registry.register(
+            "http_connections",
+            "Client connections open",
+            http_connections.clone(),
+        );
+        let http_connections_refused = Counter::default();
+        registry.register(
+            "http_connections_refused",
+            "Client connections closed at once because BROADSHEET_MAX_CONNECTIONS were open",
+            http_connections_refused.clone(),
+        );
         Metrics {
             password_hashes,
             rate_limit_keys,
+            http_connections,
+            http_connections_refused,
             webhook_deliveries,
             cache_hits,
             cache_misses,

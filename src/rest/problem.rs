@@ -27,7 +27,8 @@ pub struct Problem {
     pub detail: String,
     /// One of bad_request, unauthorized, forbidden, not_found, conflict,
     /// precondition_failed, payload_too_large, unsupported_media_type,
-    /// validation_failed, rate_limited, unavailable, method_not_allowed, internal.
+    /// validation_failed, rate_limited, unavailable, method_not_allowed,
+    /// request_timeout, internal.
     pub code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,

@@ -13,7 +13,6 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    net::{IpAddr, SocketAddr},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -61,7 +60,6 @@ pub const CANCELLED: &str = "cancelled";
 /// The signature header and the others sent with every delivery.
 pub const SIGNATURE_HEADER: &str = "Broadsheet-Signature";
 
-const MAX_URL_CHARS: usize = 2048;
 const MAX_DESCRIPTION_CHARS: usize = 500;
 const EXCERPT_BYTES: usize = 1024;
 /// Retries never wait longer than this between two attempts.
@@ -111,8 +109,10 @@ async fn validate_fields(
     let mut errors = Vec::new();
     match &f.url {
         Some(url) => {
-            if let Err(message) = check_url(url, state.config.webhook_allow_private).await {
-                errors.push(FieldError::new("url", message));
+            if let Err(refused) =
+                crate::outbound::check_url(url, state.config.webhook_allow_private).await
+            {
+                errors.push(FieldError::new("url", url_message(&refused)));
             }
         }
         None if creating => errors.push(FieldError::new("url", "is required")),
@@ -164,6 +164,18 @@ async fn validate_fields(
         Ok(())
     } else {
         Err(AppError::Validation(errors))
+    }
+}
+
+/// What a refused webhook URL's `url` field error says.
+fn url_message(refused: &crate::outbound::Refused) -> String {
+    match refused {
+        crate::outbound::Refused::NotPublic => {
+            "points at a private, loopback, link-local or otherwise non-public address, \
+             which is refused (an admin may allow it with BROADSHEET_WEBHOOK_ALLOW_PRIVATE)"
+                .to_string()
+        }
+        other => other.to_string(),
     }
 }
 
@@ -271,115 +283,6 @@ pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), App
         });
     }
     Ok(())
-}
-
-// ---------------------------------------------------------------- SSRF
-
-/// Whether `ip` is private, loopback, link-local or otherwise not a public
-/// internet address (refused unless `BROADSHEET_WEBHOOK_ALLOW_PRIVATE`).
-pub fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || o[0] == 0
-                // Carrier-grade NAT, 100.64.0.0/10.
-                || (o[0] == 100 && (o[1] & 0xc0) == 64)
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                // Unique local fc00::/7 and link-local fe80::/10.
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
-        }
-    }
-}
-
-/// Refuse a webhook URL that is not http(s) or points at a private address
-/// (a name is resolved; one that does not resolve yet is checked again at
-/// each delivery).
-async fn check_url(raw: &str, allow_private: bool) -> Result<(), String> {
-    let raw = raw.trim();
-    if raw.chars().count() > MAX_URL_CHARS {
-        return Err(format!("must be at most {MAX_URL_CHARS} characters"));
-    }
-    let url =
-        reqwest::Url::parse(raw).map_err(|_| "must be an absolute http(s) URL".to_string())?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err("must be an http or https URL".into());
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not contain a user name or password".into());
-    }
-    let Some(host) = url.host() else {
-        return Err("must name a host".into());
-    };
-    if allow_private {
-        return Ok(());
-    }
-    let refused = || {
-        Err(
-            "points at a private, loopback or link-local address, which is refused \
-             (an admin may allow it with BROADSHEET_WEBHOOK_ALLOW_PRIVATE)"
-                .to_string(),
-        )
-    };
-    match host {
-        url::Host::Ipv4(ip) if is_private(ip.into()) => return refused(),
-        url::Host::Ipv6(ip) if is_private(ip.into()) => return refused(),
-        url::Host::Domain(name) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            if name == "localhost" || name.ends_with(".localhost") {
-                return refused();
-            }
-            let port = url.port_or_known_default().unwrap_or(80);
-            let lookup = tokio::net::lookup_host((name.as_str(), port));
-            if let Ok(Ok(addrs)) = tokio::time::timeout(Duration::from_secs(3), lookup).await {
-                let addrs: Vec<SocketAddr> = addrs.collect();
-                if addrs.iter().any(|a| is_private(a.ip())) {
-                    return refused();
-                }
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// reqwest's resolver for deliveries: a name that resolves to a private
-/// address is refused at connection time too (DNS may change after the
-/// webhook was registered).
-struct GuardedResolver {
-    allow_private: bool,
-}
-
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow_private = self.allow_private;
-        let host = name.as_str().to_string();
-        Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .filter(|a| allow_private || !is_private(a.ip()))
-                .collect();
-            if addrs.is_empty() {
-                return Err(format!(
-                    "{host} resolves only to private, loopback or link-local addresses"
-                )
-                .into());
-            }
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
 }
 
 // ---------------------------------------------------------------- outbox
@@ -883,7 +786,7 @@ struct Job {
 
 struct Worker {
     state: AppState,
-    client: reqwest::Client,
+    client: crate::outbound::Client,
     /// Who holds a lease (`locked_by`).
     instance: String,
 }
@@ -891,16 +794,14 @@ struct Worker {
 impl Worker {
     fn new(state: AppState) -> Result<Self, reqwest::Error> {
         let timeout = Duration::from_secs(state.config.webhook_timeout_secs.into());
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .user_agent(concat!("Broadsheet-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(GuardedResolver {
-                allow_private: state.config.webhook_allow_private,
-            }))
-            .build()?;
+        // Redirects are never followed: a receiver answers where it was
+        // registered (and the signature is for that endpoint).
+        let client = crate::outbound::Client::new(crate::outbound::Options {
+            allow_private: state.config.webhook_allow_private,
+            timeout,
+            redirects: None,
+            user_agent: concat!("Broadsheet-Webhooks/", env!("CARGO_PKG_VERSION")).into(),
+        })?;
         Ok(Worker {
             state,
             client,
@@ -1113,25 +1014,22 @@ impl Worker {
         event: &webhook_event::Model,
         webhook: &webhook::Model,
     ) -> Outcome {
-        // An address literal never reaches the resolver: check it here.
-        if !self.state.config.webhook_allow_private
-            && let Ok(url) = reqwest::Url::parse(&webhook.url)
-            && let Some(ip) = match url.host() {
-                Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-                Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-                _ => None,
+        // Refused before any connection: a non-public address literal (a
+        // name's addresses are judged by the client's resolver).
+        let request = match self.client.request(reqwest::Method::POST, &webhook.url) {
+            Ok(request) => request,
+            Err(crate::outbound::Refused::NotPublic) => {
+                return Outcome::Cancelled(
+                    "the URL points at a private, loopback or other non-public address, \
+                     which is refused"
+                        .into(),
+                );
             }
-            && is_private(ip)
-        {
-            return Outcome::Cancelled(
-                "the URL points at a private or loopback address, which is refused".into(),
-            );
-        }
+            Err(refused) => return Outcome::Cancelled(format!("the URL {refused}")),
+        };
         let timestamp = Utc::now().timestamp();
         let body = event.payload.clone().into_bytes();
-        let request = self
-            .client
-            .post(&webhook.url)
+        let request = request
             .header("content-type", "application/json")
             .header("Broadsheet-Event", &event.event_type)
             .header("Broadsheet-Event-Id", &event.id)
@@ -1318,27 +1216,5 @@ mod tests {
         assert_eq!(retry_delay(10_000, 4), Duration::from_secs(80));
         assert_eq!(retry_delay(10_000, 20), Duration::from_secs(3600));
         assert_eq!(retry_delay(10_000, 1000), Duration::from_secs(3600));
-    }
-
-    #[test]
-    fn private_addresses_are_recognised() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "0.0.0.0",
-            "100.64.0.1",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(is_private(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["93.184.216.34", "203.0.113.5", "2606:4700::1111"] {
-            assert!(!is_private(ip.parse().unwrap()), "{ip}");
-        }
     }
 }
