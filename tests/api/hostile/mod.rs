@@ -10,6 +10,7 @@
 mod auth;
 mod bodies;
 mod graphql;
+mod imports;
 mod lists;
 mod network;
 
