@@ -1052,22 +1052,24 @@ async fn validate(
             ));
         }
     }
-    for (name, ids, max) in [
+    // The lists are checked against the database below, only when they are
+    // not already refused for their length.
+    let mut too_long = [false; 2];
+    for (i, (name, ids, max)) in [
         ("author_ids", &f.author_ids, MAX_AUTHORS_PER_ARTICLE),
         ("tag_ids", &f.tag_ids, MAX_TAGS_PER_ARTICLE),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         if let Some(ids) = ids
             && ids.len() > max
         {
             errors.push(FieldError::new(name, format!("must list at most {max}")));
+            too_long[i] = true;
         }
     }
-    if !errors.is_empty() {
-        // The lists below are checked against the database: not when they
-        // are already refused for their length.
-        return Err(AppError::Validation(errors));
-    }
-    if let Some(ids) = &f.author_ids {
+    if let Some(ids) = f.author_ids.as_ref().filter(|_| !too_long[0]) {
         let wanted = unique(ids.iter());
         if wanted.len() != ids.len() {
             errors.push(FieldError::new("author_ids", "lists an author twice"));
@@ -1084,7 +1086,7 @@ async fn validate(
             }
         }
     }
-    if let Some(ids) = &f.tag_ids {
+    if let Some(ids) = f.tag_ids.as_ref().filter(|_| !too_long[1]) {
         let wanted = unique(ids.iter());
         if wanted.len() != ids.len() {
             errors.push(FieldError::new("tag_ids", "lists a tag twice"));
