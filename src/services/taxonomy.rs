@@ -219,7 +219,7 @@ pub async fn create_author(
 ) -> Result<AuthorView, AppError> {
     require_editor(actor)?;
     check_author(&f, true)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let name = f.name.clone().unwrap_or_default().trim().to_string();
     let slug = assign_slug::<author::Entity>(
         &txn,
@@ -256,7 +256,7 @@ pub async fn update_author(
 ) -> Result<AuthorView, AppError> {
     require_editor(actor)?;
     check_author(&f, false)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let current = author::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?
@@ -296,7 +296,7 @@ pub async fn update_author(
 
 pub async fn delete_author(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
     require_editor(actor)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     author::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?
@@ -393,7 +393,7 @@ pub async fn create_source(
 ) -> Result<SourceView, AppError> {
     require_editor(actor)?;
     check_source(&f, true)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let name = f.name.clone().unwrap_or_default().trim().to_string();
     let slug = assign_slug::<source::Entity>(
         &txn,
@@ -430,7 +430,7 @@ pub async fn update_source(
 ) -> Result<SourceView, AppError> {
     require_editor(actor)?;
     check_source(&f, false)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let current = source::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?
@@ -470,7 +470,7 @@ pub async fn update_source(
 
 pub async fn delete_source(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
     require_editor(actor)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     source::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?
@@ -547,7 +547,7 @@ pub async fn create_tag(
 ) -> Result<TagView, AppError> {
     require_editor(actor)?;
     Check(Vec::new()).name(&f.name, true).slug(&f.slug).done()?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let name = f.name.clone().unwrap_or_default().trim().to_string();
     let slug = assign_slug::<tag::Entity>(
         &txn,
@@ -583,7 +583,7 @@ pub async fn update_tag(
         .name(&f.name, false)
         .slug(&f.slug)
         .done()?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let current = tag::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?
@@ -618,5 +618,6 @@ pub async fn delete_tag(state: &AppState, actor: &Actor, id: &str) -> Result<(),
     if res.rows_affected == 0 {
         return Err(AppError::NotFound { resource: "tag" });
     }
+    state.response_cache.written();
     Ok(())
 }

@@ -832,7 +832,7 @@ impl Worker {
         if due.is_none() {
             return Ok(Vec::new());
         }
-        let txn = crate::services::write_txn(&self.state.db).await?;
+        let txn = crate::services::write_txn_unseen(&self.state.db).await?;
         let backend = txn.get_database_backend();
         let stmt = match backend {
             DbBackend::Postgres => Statement::from_sql_and_values(
@@ -944,7 +944,7 @@ impl Worker {
         };
         let done = state != PENDING;
         let record = async {
-            let txn = crate::services::write_txn(&self.state.db).await?;
+            let txn = crate::services::write_txn_unseen(&self.state.db).await?;
             webhook_attempt::Entity::insert(webhook_attempt::ActiveModel {
                 id: Set(new_id()),
                 delivery_id: Set(delivery.id.clone()),
@@ -1186,7 +1186,7 @@ mod tests {
             created_at: at,
             updated_at: at,
         };
-        let txn = crate::services::write_txn(&db).await.unwrap();
+        let txn = crate::services::write_txn_unseen(&db).await.unwrap();
         comment_created(&txn, &active_hooks(&txn).await.unwrap(), &c)
             .await
             .unwrap();
@@ -1196,7 +1196,7 @@ mod tests {
             webhook_delivery::Entity::find().count(&db).await.unwrap(),
             0
         );
-        let txn = crate::services::write_txn(&db).await.unwrap();
+        let txn = crate::services::write_txn_unseen(&db).await.unwrap();
         comment_created(&txn, &active_hooks(&txn).await.unwrap(), &c)
             .await
             .unwrap();
