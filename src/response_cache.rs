@@ -667,7 +667,10 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains("no-store") || v.contains("private"));
     let complete = !graphql || graphql_complete(&bytes);
-    if !private && complete && let Some(entries) = &cache.entries {
+    if !private
+        && complete
+        && let Some(entries) = &cache.entries
+    {
         entries.insert(
             key,
             Arc::new(Entry {
@@ -778,7 +781,9 @@ mod tests {
     fn only_answers_without_errors_are_complete() {
         assert!(graphql_complete(br#"{"data":{"a":1}}"#));
         assert!(graphql_complete(br#"[{"data":{"a":1}},{"data":null}]"#));
-        assert!(!graphql_complete(br#"{"data":null,"errors":[{"message":"x"}]}"#));
+        assert!(!graphql_complete(
+            br#"{"data":null,"errors":[{"message":"x"}]}"#
+        ));
         assert!(!graphql_complete(br#"[{"data":{}},{"errors":[]}]"#));
         assert!(!graphql_complete(b"not json"));
     }

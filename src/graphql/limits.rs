@@ -122,7 +122,11 @@ pub fn scan(query: &str, limits: &GraphqlLimits) -> Result<(), Refused> {
             b'"' if bytes[i..].starts_with(b"\"\"\"") => {
                 i += 3;
                 while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
-                    i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
                 }
                 i += 3;
             }
@@ -217,9 +221,24 @@ pub fn analyse(doc: &ExecutableDocument, limits: &GraphqlLimits) -> Result<(), R
         counts.selection_set(&fragment.node.selection_set.node);
     }
     for (limit, max, found, what) in [
-        ("aliases", limits.max_aliases, counts.aliases, "aliased fields"),
-        ("directives", limits.max_directives, counts.directives, "directives"),
-        ("spreads", limits.max_spreads, counts.spreads, "fragment spreads"),
+        (
+            "aliases",
+            limits.max_aliases,
+            counts.aliases,
+            "aliased fields",
+        ),
+        (
+            "directives",
+            limits.max_directives,
+            counts.directives,
+            "directives",
+        ),
+        (
+            "spreads",
+            limits.max_spreads,
+            counts.spreads,
+            "fragment spreads",
+        ),
     ] {
         if found > u64::from(max) {
             return Err(Refused::over(limit, max, what));
@@ -300,7 +319,10 @@ impl<'a> Walker<'a> {
             let (fields, depth) = match &selection.node {
                 Selection::Field(field) => {
                     let inner = self.selection_set(&field.node.selection_set.node)?;
-                    (inner.fields.saturating_add(1), inner.depth.saturating_add(1))
+                    (
+                        inner.fields.saturating_add(1),
+                        inner.depth.saturating_add(1),
+                    )
                 }
                 Selection::FragmentSpread(spread) => {
                     let inner = self.fragment(&spread.node.fragment_name.node)?;

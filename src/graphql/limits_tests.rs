@@ -9,9 +9,15 @@ fn limits() -> GraphqlLimits {
 pub fn bomb(levels: usize) -> String {
     let mut q = String::from("query Bomb { ...F0 }\n");
     for i in 0..levels - 1 {
-        q.push_str(&format!("fragment F{i} on QueryRoot {{ ...F{n} ...F{n} }}\n", n = i + 1));
+        q.push_str(&format!(
+            "fragment F{i} on QueryRoot {{ ...F{n} ...F{n} }}\n",
+            n = i + 1
+        ));
     }
-    q.push_str(&format!("fragment F{} on QueryRoot {{ __typename }}\n", levels - 1));
+    q.push_str(&format!(
+        "fragment F{} on QueryRoot {{ __typename }}\n",
+        levels - 1
+    ));
     q
 }
 
@@ -44,7 +50,9 @@ fn the_fragment_bomb_is_costed_without_expanding_it() {
         chain: 0,
     };
     let (_, op) = doc.operations.iter().next().unwrap();
-    let err = walker.selection_set(&op.node.selection_set.node).unwrap_err();
+    let err = walker
+        .selection_set(&op.node.selection_set.node)
+        .unwrap_err();
     assert_eq!(err.limit, "cost");
     let doc = async_graphql::parser::parse_query(bomb(20)).unwrap();
     let mut walker = Walker {
@@ -66,7 +74,8 @@ fn introspection_passes_every_limit() {
 
 #[test]
 fn cycles_are_found_and_named() {
-    let err = check("{ ...A } fragment A on Q { ...B } fragment B on Q { a { ...A } }").unwrap_err();
+    let err =
+        check("{ ...A } fragment A on Q { ...B } fragment B on Q { a { ...A } }").unwrap_err();
     assert_eq!(err.limit, "fragment_cycle");
     let err = check("{ ...A } fragment A on Q { ...A }").unwrap_err();
     assert_eq!(err.limit, "fragment_cycle");
@@ -97,7 +106,10 @@ fn tokens_are_counted_as_the_lexer_would() {
 fn batches_are_counted_while_skimmed() {
     let batch = |n: usize| format!("[{}]", vec![r#"{"query":"{ a }"}"#; n].join(","));
     assert!(check_batch_len(batch(10).as_bytes(), 10).is_ok());
-    assert_eq!(check_batch_len(batch(11).as_bytes(), 10).unwrap_err().limit, "batch");
+    assert_eq!(
+        check_batch_len(batch(11).as_bytes(), 10).unwrap_err().limit,
+        "batch"
+    );
     assert!(check_batch_len(br#"{"query":"{ a }"}"#, 10).is_ok());
     assert!(check_batch_len(b"[not json", 10).is_ok());
 }

@@ -130,8 +130,7 @@ async fn graphql_get(
             .into_response();
     }
     let request = async_graphql::http::parse_query_string(&raw).map(|mut request| {
-        check_limits(std::slice::from_mut(&mut request), &gql.app.config.graphql)
-            .map(|()| request)
+        check_limits(std::slice::from_mut(&mut request), &gql.app.config.graphql).map(|()| request)
     });
     match request {
         Ok(Err(r)) => over_limit(r),

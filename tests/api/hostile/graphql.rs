@@ -99,48 +99,218 @@ pub fn cases() -> Vec<Case> {
     let aliases: String = (0..16).map(|i| format!("a{i}: __typename ")).collect();
     let directives = "__typename @include(if: true) ".repeat(51);
     let spreads = "...A ".repeat(101);
-    let batch: Vec<Value> = (0..11).map(|_| json!({"query": "{ __typename }"})).collect();
+    let batch: Vec<Value> = (0..11)
+        .map(|_| json!({"query": "{ __typename }"}))
+        .collect();
     let multipart = b"--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{\"query\":\"{ __typename }\"}\r\n--x--\r\n".to_vec();
     let chain: String = (0..40)
         .map(|i| format!("fragment F{i} on QueryRoot {{ ...F{} }}\n", i + 1))
         .collect::<String>()
         + "fragment F40 on QueryRoot { __typename }";
     vec![
-        Case::gql("16 aliases", format!("{{ {aliases} }}"), json!({}), 400, LIMIT),
-        Case::gql("51 directives", format!("{{ {directives} }}"), json!({}), 400, LIMIT),
-        Case::gql("1,001 tokens", format!("{{ {} }}", "__typename ".repeat(999)), json!({}), 400, LIMIT),
-        Case::gql("a 40 KB document of comments", format!("# {}\n{{ __typename }}", "x".repeat(40_000)), json!({}), 400, LIMIT),
-        Case::gql("101 fragment spreads", format!("{{ {spreads} }} fragment A on QueryRoot {{ __typename }}"), json!({}), 400, LIMIT),
-        Case::gql("fields nested 17 deep", nested("{ a ", "}", 17, "{ b }"), json!({}), 400, LIMIT),
-        Case::gql("the fragment bomb at 25 levels costs 2^24 fields", fragment_bomb(25), json!({}), 400, LIMIT),
-        Case::gql("the fragment bomb at 40 levels", fragment_bomb(40), json!({}), 400, LIMIT),
-        Case::gql("a fragment cycle", "{ ...A } fragment A on QueryRoot { articles { edges { node { ...B } } } } fragment B on Article { id ...C } fragment C on Article { ...B }", json!({}), 400, "BAD_USER_INPUT"),
-        Case::gql("a fragment spreading itself", "{ ...A } fragment A on QueryRoot { ...A }", json!({}), 400, "BAD_USER_INPUT"),
-        Case::gql("41 fragments spread one inside the other", format!("{{ ...F0 }}\n{chain}"), json!({}), 400, LIMIT),
-        Case::gql("selection sets 40 deep", nested("{ a ", "}", 40, ""), json!({}), 400, LIMIT),
-        Case::gql("selection sets 5,000 deep", nested("{ a ", "}", 5_000, ""), json!({}), 400, LIMIT),
-        Case::gql("a list argument 40 deep", format!("{{ articles(first: {}) {{ totalCount }} }}", nested("[", "]", 40, "1")), json!({}), 400, LIMIT),
-        Case::gql("an object argument 40 deep", format!("{{ articles(filter: {}) {{ totalCount }} }}", nested("{ a: ", "}", 40, "1")), json!({}), 400, LIMIT),
-        Case::gql("variables nested 40 deep", "query Q($v: Int) { __typename }", json!({"v": serde_json::from_str::<Value>(&nested("[", "]", 40, "1")).unwrap()}), 400, LIMIT),
-        Case::send("variables nested 1,000 deep", "POST", "/graphql", As::Anonymous,
-            Body::Raw("application/json", format!(r#"{{"query": "query Q($v: Int) {{ __typename }}", "variables": {{"v": {}}}}}"#, nested("[", "]", 1_000, "1")).into_bytes()),
-            400, "BAD_USER_INPUT"),
-        Case::send("a batch of 11 operations", "POST", "/graphql", As::Anonymous, Body::Json(Value::Array(batch)), 400, LIMIT),
-        Case::send("a batch of 100,000 empty members", "POST", "/graphql", As::Anonymous,
-            Body::Raw("application/json", format!("[{}]", vec!["{}"; 100_000].join(",")).into_bytes()), 400, LIMIT),
-        Case::send("a batch holding one member over a limit", "POST", "/graphql", As::Anonymous,
-            Body::Json(json!([{"query": "{ __typename }"}, {"query": fragment_bomb(25)}])), 400, LIMIT),
-        Case::get("the fragment bomb over GET", format!("/graphql?query={}", encode(&fragment_bomb(25))), 400, LIMIT),
-        Case::get("16 aliases over GET", format!("/graphql?query={}", encode(&format!("{{ {aliases} }}"))), 400, LIMIT),
-        Case::send("a multipart GraphQL request", "POST", "/graphql", As::Anonymous,
-            Body::Raw("multipart/form-data; boundary=x", multipart), 415, "UNSUPPORTED_MEDIA_TYPE"),
-        Case::send("a body that is not JSON", "POST", "/graphql", As::Anonymous,
-            Body::Raw("application/json", b"{\"query\": ".to_vec()), 400, "BAD_USER_INPUT"),
+        Case::gql(
+            "16 aliases",
+            format!("{{ {aliases} }}"),
+            json!({}),
+            400,
+            LIMIT,
+        ),
+        Case::gql(
+            "51 directives",
+            format!("{{ {directives} }}"),
+            json!({}),
+            400,
+            LIMIT,
+        ),
+        Case::gql(
+            "1,001 tokens",
+            format!("{{ {} }}", "__typename ".repeat(999)),
+            json!({}),
+            400,
+            LIMIT,
+        ),
+        Case::gql(
+            "a 40 KB document of comments",
+            format!("# {}\n{{ __typename }}", "x".repeat(40_000)),
+            json!({}),
+            400,
+            LIMIT,
+        ),
+        Case::gql(
+            "101 fragment spreads",
+            format!("{{ {spreads} }} fragment A on QueryRoot {{ __typename }}"),
+            json!({}),
+            400,
+            LIMIT,
+        ),
+        Case::gql(
+            "fields nested 17 deep",
+            nested("{ a ", "}", 17, "{ b }"),
+            json!({}),
+            400,
+            LIMIT,
+        ),
+        Case::gql(
+            "the fragment bomb at 25 levels costs 2^24 fields",
+            fragment_bomb(25),
+            json!({}),
+            400,
+            LIMIT,
+        ),
+        Case::gql(
+            "the fragment bomb at 40 levels",
+            fragment_bomb(40),
+            json!({}),
+            400,
+            LIMIT,
+        ),
+        Case::gql(
+            "a fragment cycle",
+            "{ ...A } fragment A on QueryRoot { articles { edges { node { ...B } } } } fragment B on Article { id ...C } fragment C on Article { ...B }",
+            json!({}),
+            400,
+            "BAD_USER_INPUT",
+        ),
+        Case::gql(
+            "a fragment spreading itself",
+            "{ ...A } fragment A on QueryRoot { ...A }",
+            json!({}),
+            400,
+            "BAD_USER_INPUT",
+        ),
+        Case::gql(
+            "41 fragments spread one inside the other",
+            format!("{{ ...F0 }}\n{chain}"),
+            json!({}),
+            400,
+            LIMIT,
+        ),
+        Case::gql(
+            "selection sets 40 deep",
+            nested("{ a ", "}", 40, ""),
+            json!({}),
+            400,
+            LIMIT,
+        ),
+        Case::gql(
+            "selection sets 5,000 deep",
+            nested("{ a ", "}", 5_000, ""),
+            json!({}),
+            400,
+            LIMIT,
+        ),
+        Case::gql(
+            "a list argument 40 deep",
+            format!(
+                "{{ articles(first: {}) {{ totalCount }} }}",
+                nested("[", "]", 40, "1")
+            ),
+            json!({}),
+            400,
+            LIMIT,
+        ),
+        Case::gql(
+            "an object argument 40 deep",
+            format!(
+                "{{ articles(filter: {}) {{ totalCount }} }}",
+                nested("{ a: ", "}", 40, "1")
+            ),
+            json!({}),
+            400,
+            LIMIT,
+        ),
+        Case::gql(
+            "variables nested 40 deep",
+            "query Q($v: Int) { __typename }",
+            json!({"v": serde_json::from_str::<Value>(&nested("[", "]", 40, "1")).unwrap()}),
+            400,
+            LIMIT,
+        ),
+        Case::send(
+            "variables nested 1,000 deep",
+            "POST",
+            "/graphql",
+            As::Anonymous,
+            Body::Raw(
+                "application/json",
+                format!(
+                    r#"{{"query": "query Q($v: Int) {{ __typename }}", "variables": {{"v": {}}}}}"#,
+                    nested("[", "]", 1_000, "1")
+                )
+                .into_bytes(),
+            ),
+            400,
+            "BAD_USER_INPUT",
+        ),
+        Case::send(
+            "a batch of 11 operations",
+            "POST",
+            "/graphql",
+            As::Anonymous,
+            Body::Json(Value::Array(batch)),
+            400,
+            LIMIT,
+        ),
+        Case::send(
+            "a batch of 100,000 empty members",
+            "POST",
+            "/graphql",
+            As::Anonymous,
+            Body::Raw(
+                "application/json",
+                format!("[{}]", vec!["{}"; 100_000].join(",")).into_bytes(),
+            ),
+            400,
+            LIMIT,
+        ),
+        Case::send(
+            "a batch holding one member over a limit",
+            "POST",
+            "/graphql",
+            As::Anonymous,
+            Body::Json(json!([{"query": "{ __typename }"}, {"query": fragment_bomb(25)}])),
+            400,
+            LIMIT,
+        ),
+        Case::get(
+            "the fragment bomb over GET",
+            format!("/graphql?query={}", encode(&fragment_bomb(25))),
+            400,
+            LIMIT,
+        ),
+        Case::get(
+            "16 aliases over GET",
+            format!("/graphql?query={}", encode(&format!("{{ {aliases} }}"))),
+            400,
+            LIMIT,
+        ),
+        Case::send(
+            "a multipart GraphQL request",
+            "POST",
+            "/graphql",
+            As::Anonymous,
+            Body::Raw("multipart/form-data; boundary=x", multipart),
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        Case::send(
+            "a body that is not JSON",
+            "POST",
+            "/graphql",
+            As::Anonymous,
+            Body::Raw("application/json", b"{\"query\": ".to_vec()),
+            400,
+            "BAD_USER_INPUT",
+        ),
     ]
 }
 
 /// POST a document; (status, body, time taken).
-async fn post(app: &crate::helpers::TestApp, query: &str, variables: Value) -> (u16, Value, Duration) {
+async fn post(
+    app: &crate::helpers::TestApp,
+    query: &str,
+    variables: Value,
+) -> (u16, Value, Duration) {
     let started = Instant::now();
     let resp = app
         .client
@@ -203,11 +373,24 @@ both_backends! {
 /// Each limit is read from the configuration: lowered, it bites sooner.
 async fn lowered_limits_bite(app: crate::helpers::TestApp) {
     let (status, body, _) = post(&app, "{ a: __typename b: __typename }", json!({})).await;
-    assert_eq!((status, &body["errors"][0]["extensions"]["limit"]), (400, &json!("aliases")), "{body}");
+    assert_eq!(
+        (status, &body["errors"][0]["extensions"]["limit"]),
+        (400, &json!("aliases")),
+        "{body}"
+    );
     let (status, body, _) = post(&app, "{ __typename a: __typename }", json!({})).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body, _) = post(&app, "{ __typename __typename __typename __typename }", json!({})).await;
-    assert_eq!((status, &body["errors"][0]["extensions"]["limit"]), (400, &json!("cost")), "{body}");
+    let (status, body, _) = post(
+        &app,
+        "{ __typename __typename __typename __typename }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["errors"][0]["extensions"]["limit"]),
+        (400, &json!("cost")),
+        "{body}"
+    );
 }
 
 fn lowered(c: &mut broadsheet::config::Config) {
@@ -217,12 +400,22 @@ fn lowered(c: &mut broadsheet::config::Config) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finding_1_every_limit_is_a_setting_sqlite() {
-    crate::helpers::run_with(crate::helpers::Backend::Sqlite, lowered, lowered_limits_bite).await
+    crate::helpers::run_with(
+        crate::helpers::Backend::Sqlite,
+        lowered,
+        lowered_limits_bite,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finding_1_every_limit_is_a_setting_postgres() {
-    crate::helpers::run_with(crate::helpers::Backend::Postgres, lowered, lowered_limits_bite).await
+    crate::helpers::run_with(
+        crate::helpers::Backend::Postgres,
+        lowered,
+        lowered_limits_bite,
+    )
+    .await
 }
 
 // ---- Finding 5: the write decides invalidation; only complete answers are kept.
@@ -251,10 +444,21 @@ async fn settle(app: &crate::helpers::TestApp) {
 
 async fn published(app: &crate::helpers::TestApp, admin: &str, title: &str) -> (String, String) {
     let a: Value = app
-        .send("POST", "/api/v1/articles", Some(admin), Some(json!({
-            "title": title, "body": "Cached text.", "status": "published"})))
-        .await.json().await.unwrap();
-    (a["id"].as_str().unwrap().into(), a["slug"].as_str().unwrap().into())
+        .send(
+            "POST",
+            "/api/v1/articles",
+            Some(admin),
+            Some(json!({
+            "title": title, "body": "Cached text.", "status": "published"})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    (
+        a["id"].as_str().unwrap().into(),
+        a["slug"].as_str().unwrap().into(),
+    )
 }
 
 both_backends! {
