@@ -384,7 +384,7 @@ pub fn check_variables(variables: &async_graphql::Variables, max: u32) -> Result
         }
     }
     // The variables object itself is one level.
-    let deepest = variables.iter().map(|(_, v)| depth(v)).max().unwrap_or(0) + 1;
+    let deepest = variables.values().map(depth).max().unwrap_or(0) + 1;
     if deepest > max {
         return Err(Refused::over(
             "nesting",
