@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult,
     PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, Select, Set,
@@ -1026,6 +1026,17 @@ pub enum Expected {
     Version(i32),
 }
 
+/// Bylines an article may carry (a longer list is 422).
+pub const MAX_AUTHORS_PER_ARTICLE: usize = 20;
+/// Tags an article may carry (a longer list is 422).
+pub const MAX_TAGS_PER_ARTICLE: usize = 50;
+
+/// Whether a date can be written in every format we serve (RFC 3339, RFC
+/// 2822 in feeds, sitemaps): a four-digit year, 1 to 9999, in UTC.
+pub fn is_representable(at: DateTime<Utc>) -> bool {
+    (1..=9999).contains(&at.year())
+}
+
 /// Whether `url` is an absolute http(s) URL with a host.
 pub fn is_http_url(url: &str) -> bool {
     let rest = url
@@ -1111,6 +1122,34 @@ async fn validate(
                 format!("must be at most {max} characters"),
             ));
         }
+    }
+    for (name, value) in [
+        ("published_at", &f.published_at),
+        ("original_published_at", &f.original_published_at),
+    ] {
+        if let Some(Some(at)) = value
+            && !is_representable(*at)
+        {
+            errors.push(FieldError::new(
+                name,
+                "must fall in the years 1 to 9999 (UTC)",
+            ));
+        }
+    }
+    for (name, ids, max) in [
+        ("author_ids", &f.author_ids, MAX_AUTHORS_PER_ARTICLE),
+        ("tag_ids", &f.tag_ids, MAX_TAGS_PER_ARTICLE),
+    ] {
+        if let Some(ids) = ids
+            && ids.len() > max
+        {
+            errors.push(FieldError::new(name, format!("must list at most {max}")));
+        }
+    }
+    if !errors.is_empty() {
+        // The lists below are checked against the database: not when they
+        // are already refused for their length.
+        return Err(AppError::Validation(errors));
     }
     if let Some(ids) = &f.author_ids {
         let wanted = unique(ids.iter());

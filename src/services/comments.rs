@@ -167,7 +167,10 @@ pub async fn submit(
         state
             .limits
             .comments
-            .hit(&format!("ip:{}", ctx.client_ip))
+            .hit(&format!(
+                "ip:{}",
+                crate::auth::throttle::address_key(ctx.client_ip)
+            ))
             .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
     }
     // Who is writing: staff as themselves, readers as they say.

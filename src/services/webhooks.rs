@@ -1056,7 +1056,15 @@ impl Worker {
                     }
                 }
                 excerpt.truncate(EXCERPT_BYTES);
-                let excerpt = Some(String::from_utf8_lossy(&excerpt).into_owned());
+                // PostgreSQL refuses NUL in text: a receiver answering one
+                // must not make the attempt unrecordable (and so retried
+                // forever). Other control characters go too, except line breaks.
+                let excerpt = Some(
+                    String::from_utf8_lossy(&excerpt)
+                        .chars()
+                        .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+                        .collect::<String>(),
+                );
                 if response.status().is_success() {
                     Outcome::Delivered { status, excerpt }
                 } else {

@@ -7,6 +7,7 @@
 //!
 //! To add a case: append a [`Case`] to the `cases()` of its area.
 
+mod audit;
 mod auth;
 mod bodies;
 mod graphql;
@@ -113,6 +114,7 @@ impl Case {
 /// The whole table.
 pub fn cases() -> Vec<Case> {
     [
+        audit::cases(),
         auth::cases(),
         bodies::cases(),
         graphql::cases(),
