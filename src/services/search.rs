@@ -16,12 +16,12 @@ use sea_orm::{
 };
 
 use crate::{
+    domain::pagination::Window,
     entities::article,
     error::AppError,
     services::{
         articles::{ArticleView, MAX_QUERY_CHARS, hidden_rowids, hydrate, visible_to_public},
         now,
-        taxonomy::Slice,
     },
     state::AppState,
 };
@@ -222,7 +222,7 @@ impl Total {
 async fn count_matches(
     db: &sea_orm::DatabaseConnection,
     mut matching: sea_orm::sea_query::SelectStatement,
-    slice: Slice,
+    slice: Window,
 ) -> Result<Total, AppError> {
     let bound = Ord::max(slice.offset.saturating_add(slice.limit), EXACT_TOTAL_UP_TO);
     matching.limit(bound + 1);
@@ -256,7 +256,7 @@ pub async fn search(
     state: &AppState,
     input: &str,
     field: &str,
-    slice: Slice,
+    slice: Window,
 ) -> Result<(Vec<Hit>, Total), AppError> {
     let Some(query) = SearchQuery::parse(input, field)? else {
         return Ok((Vec::new(), Total::NONE));
@@ -305,7 +305,7 @@ async fn sqlite_page(
     db: &sea_orm::DatabaseConnection,
     query: &SearchQuery,
     at: chrono::DateTime<chrono::Utc>,
-    slice: Slice,
+    slice: Window,
 ) -> Result<Page, AppError> {
     let backend = DatabaseBackend::Sqlite;
     let fts = query.fts5();
@@ -474,7 +474,7 @@ async fn postgres_page(
     db: &sea_orm::DatabaseConnection,
     query: &SearchQuery,
     at: chrono::DateTime<chrono::Utc>,
-    slice: Slice,
+    slice: Window,
 ) -> Result<Page, AppError> {
     let backend = DatabaseBackend::Postgres;
     let matching = Query::select()
