@@ -168,6 +168,51 @@ pub struct Config {
     pub webhook_retry_window_secs: u32,
     /// `BROADSHEET_WEBHOOK_POLL_MS`: how often the worker looks for due deliveries (default 1000).
     pub webhook_poll_ms: u32,
+    /// `BROADSHEET_GRAPHQL_*`: what one GraphQL request may hold.
+    pub graphql: GraphqlLimits,
+}
+
+/// What one GraphQL request may hold, checked before async-graphql parses,
+/// validates or runs it (README "GraphQL documents and caching").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GraphqlLimits {
+    /// `BROADSHEET_GRAPHQL_MAX_BATCH`: operations in one batched request (default 10).
+    pub max_batch: u32,
+    /// `BROADSHEET_GRAPHQL_MAX_QUERY_BYTES`: bytes of one document (default 32768).
+    pub max_query_bytes: u32,
+    /// `BROADSHEET_GRAPHQL_MAX_TOKENS`: lexical tokens of one document (default 1000).
+    pub max_tokens: u32,
+    /// `BROADSHEET_GRAPHQL_MAX_NESTING`: brackets open at once in a document, and
+    /// nesting of the variables' JSON (default 32).
+    pub max_nesting: u32,
+    /// `BROADSHEET_GRAPHQL_MAX_ALIASES`: aliased fields in one document (default 15).
+    pub max_aliases: u32,
+    /// `BROADSHEET_GRAPHQL_MAX_DIRECTIVES`: directives in one document (default 50).
+    pub max_directives: u32,
+    /// `BROADSHEET_GRAPHQL_MAX_SPREADS`: fragment spreads written in one document (default 100).
+    pub max_spreads: u32,
+    /// `BROADSHEET_GRAPHQL_MAX_DEPTH`: fields nested in one another, fragments
+    /// flattened (default 16; GraphiQL's introspection query needs 13).
+    pub max_depth: u32,
+    /// `BROADSHEET_GRAPHQL_MAX_COST`: fields selected once every fragment is
+    /// flattened, each counted once per use (default 5000).
+    pub max_cost: u32,
+}
+
+impl Default for GraphqlLimits {
+    fn default() -> Self {
+        GraphqlLimits {
+            max_batch: 10,
+            max_query_bytes: 32_768,
+            max_tokens: 1_000,
+            max_nesting: 32,
+            max_aliases: 15,
+            max_directives: 50,
+            max_spreads: 100,
+            max_depth: 16,
+            max_cost: 5_000,
+        }
+    }
 }
 
 /// Comment moderation policy (API.md `COMMENT_MODERATION`).
@@ -253,6 +298,15 @@ struct RawConfig {
     webhook_retry_base_ms: Option<toml::Value>,
     webhook_retry_window: Option<toml::Value>,
     webhook_poll_ms: Option<toml::Value>,
+    graphql_max_batch: Option<toml::Value>,
+    graphql_max_query_bytes: Option<toml::Value>,
+    graphql_max_tokens: Option<toml::Value>,
+    graphql_max_nesting: Option<toml::Value>,
+    graphql_max_aliases: Option<toml::Value>,
+    graphql_max_directives: Option<toml::Value>,
+    graphql_max_spreads: Option<toml::Value>,
+    graphql_max_depth: Option<toml::Value>,
+    graphql_max_cost: Option<toml::Value>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://broadsheet.db?mode=rwc";
@@ -324,6 +378,7 @@ impl Config {
             webhook_retry_base_ms: 10_000,
             webhook_retry_window_secs: 86_400,
             webhook_poll_ms: 1_000,
+            graphql: GraphqlLimits::default(),
         }
     }
 
@@ -633,7 +688,7 @@ impl Config {
                 }
             };
         }
-        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 22] = [
+        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 31] = [
             (
                 "BROADSHEET_COMMENT_RATE_PER_MINUTE",
                 raw.comment_rate_per_minute,
@@ -780,6 +835,69 @@ impl Config {
                 &mut cfg.webhook_poll_ms,
                 10,
                 600_000,
+            ),
+            (
+                "BROADSHEET_GRAPHQL_MAX_BATCH",
+                raw.graphql_max_batch,
+                &mut cfg.graphql.max_batch,
+                1,
+                1_000,
+            ),
+            (
+                "BROADSHEET_GRAPHQL_MAX_QUERY_BYTES",
+                raw.graphql_max_query_bytes,
+                &mut cfg.graphql.max_query_bytes,
+                64,
+                1_048_576,
+            ),
+            (
+                "BROADSHEET_GRAPHQL_MAX_TOKENS",
+                raw.graphql_max_tokens,
+                &mut cfg.graphql.max_tokens,
+                10,
+                1_000_000,
+            ),
+            (
+                "BROADSHEET_GRAPHQL_MAX_NESTING",
+                raw.graphql_max_nesting,
+                &mut cfg.graphql.max_nesting,
+                4,
+                128,
+            ),
+            (
+                "BROADSHEET_GRAPHQL_MAX_ALIASES",
+                raw.graphql_max_aliases,
+                &mut cfg.graphql.max_aliases,
+                0,
+                100_000,
+            ),
+            (
+                "BROADSHEET_GRAPHQL_MAX_DIRECTIVES",
+                raw.graphql_max_directives,
+                &mut cfg.graphql.max_directives,
+                0,
+                100_000,
+            ),
+            (
+                "BROADSHEET_GRAPHQL_MAX_SPREADS",
+                raw.graphql_max_spreads,
+                &mut cfg.graphql.max_spreads,
+                0,
+                100_000,
+            ),
+            (
+                "BROADSHEET_GRAPHQL_MAX_DEPTH",
+                raw.graphql_max_depth,
+                &mut cfg.graphql.max_depth,
+                2,
+                128,
+            ),
+            (
+                "BROADSHEET_GRAPHQL_MAX_COST",
+                raw.graphql_max_cost,
+                &mut cfg.graphql.max_cost,
+                1,
+                10_000_000,
             ),
             (
                 "BROADSHEET_FEED_SIZE",

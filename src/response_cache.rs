@@ -1,15 +1,16 @@
 //! A response cache for anonymous reads that is never stale.
 //!
-//! What is cached: `200` answers to `GET`/`HEAD` requests without an
-//! `Authorization` header, and to GraphQL queries posted without one
-//! (mutations never), keyed by method, URI and, for GraphQL, a hash of the
-//! body. A hit answers `304` itself when `If-None-Match` matches, without
+//! What is cached: complete `200` answers (for GraphQL, answers without
+//! `errors`) to `GET`/`HEAD` requests without an `Authorization` header, and
+//! to GraphQL queries posted without one (mutations never), keyed by method,
+//! URI and, for GraphQL, a hash of the body. A hit answers `304` itself when `If-None-Match` matches, without
 //! touching the database; a request revalidating by `If-Modified-Since`
 //! alone is left to the handler (only feeds trust their `Last-Modified`).
 //!
 //! Why it is never stale:
 //! - every entry carries the *generation* it was computed in, and any write
-//!   bumps the generation before its answer leaves the server, so no entry
+//!   bumps the generation when it commits, before its answer leaves the
+//!   server (the service layer does it: `services::write_txn`), so no entry
 //!   computed before an acknowledged write is served after it (a read racing
 //!   the write stores its result under the old generation, and is ignored);
 //! - time alone changes what readers see only when a scheduled article comes
@@ -340,10 +341,11 @@ impl ResponseCache {
         Some((expanded, body))
     }
 
-    /// Our write is committed: invalidate here, then have the other
+    /// A write readers may see is committed (called by the service layer,
+    /// see `services::write_txn`): invalidate here, then have the other
     /// instances told (by [`notify_postgres`], which sends one `NOTIFY` for
     /// every write made while the previous one was on its way).
-    fn changed(&self) {
+    pub fn written(&self) {
         self.invalidate();
         self.to_notify.notify_one();
     }
@@ -499,35 +501,61 @@ async fn poll_sqlite(url: String, state: AppState) {
     }
 }
 
-/// What a request is, for the cache.
+/// What a request is, for the cache. Writes are not the middleware's
+/// business: the service layer invalidates when one commits, whatever
+/// request carried it (`services::write_txn`).
 enum Kind {
     /// A read that may be served from and stored in the cache, under this key.
     Cacheable(String),
-    /// A read that must not be cached (private, preview...).
+    /// Anything else: passed on, never stored.
     Bypass,
-    /// Anything that may write: invalidate once it has succeeded.
-    Write,
 }
 
-fn graphql_has_mutation(body: &[u8]) -> Option<bool> {
+/// Paths never cached: their answers change with no write (health, metrics).
+const UNCACHED_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// Whether a GraphQL POST body holds queries only (`None`: it cannot be read,
+/// or is over a limit; the handler will say why). Each document is scanned
+/// within the GraphQL limits before it is parsed.
+fn graphql_is_query(body: &[u8], limits: &crate::config::GraphqlLimits) -> Option<bool> {
+    use crate::graphql::limits;
+    limits::check_batch_len(body, limits.max_batch).ok()?;
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     let ops: Vec<&serde_json::Value> = match &value {
         serde_json::Value::Array(items) => items.iter().collect(),
         other => vec![other],
     };
-    let mut mutation = false;
+    let mut query = true;
     for op in ops {
-        let query = op.get("query")?.as_str()?;
-        let doc = async_graphql::parser::parse_query(query).ok()?;
-        mutation |= doc
+        let text = op.get("query")?.as_str()?;
+        limits::scan(text, limits).ok()?;
+        let doc = async_graphql::parser::parse_query(text).ok()?;
+        query &= doc
             .operations
             .iter()
-            .any(|(_, op)| op.node.ty != async_graphql::parser::types::OperationType::Query);
+            .all(|(_, op)| op.node.ty == async_graphql::parser::types::OperationType::Query);
     }
-    Some(mutation)
+    Some(query)
 }
 
-/// Middleware: serve and fill the cache; invalidate after writes.
+/// Whether a GraphQL answer (or every answer of a batch) is complete: no
+/// `errors`. An answer with errors is never stored (issue 24, finding 5).
+fn graphql_complete(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        errors: Option<serde::de::IgnoredAny>,
+    }
+    let batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    if batch {
+        serde_json::from_slice::<Vec<Answer>>(body)
+            .is_ok_and(|answers| answers.iter().all(|a| a.errors.is_none()))
+    } else {
+        serde_json::from_slice::<Answer>(body).is_ok_and(|a| a.errors.is_none())
+    }
+}
+
+/// Middleware: serve and fill the cache with complete, successful answers
+/// to anonymous reads.
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let cache = &state.response_cache;
     if cache.entries.is_none() {
@@ -541,28 +569,27 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .query()
         .is_some_and(|q| q.split('&').any(|p| p.starts_with("preview=")));
     let uri = request.uri().clone();
-    let graphql_post = method == Method::POST && path == "/graphql";
+    let graphql = path == "/graphql";
 
-    let (request, kind) = if path.starts_with("/api/v1/auth/")
+    let (request, kind) = if authorized
+        || path.starts_with("/api/v1/auth/")
         || path.starts_with("/api/v1/users")
         || path.starts_with("/api/v1/webhooks")
     {
-        // Sessions and accounts: nothing readers see changes.
+        // Private answers, sessions and accounts.
         (request, Kind::Bypass)
     } else if method == Method::GET || method == Method::HEAD {
         // (GraphQL over GET is queries only: the handler refuses mutations.)
-        let kind = if authorized
-            || preview
+        let kind = if preview
             || uri.query().is_some_and(|q| q.contains("previewToken"))
-            || path == "/metrics"
-            || path.ends_with("z")
+            || UNCACHED_PATHS.contains(&path)
         {
             Kind::Bypass
         } else {
             Kind::Cacheable(format!("{method} {uri}"))
         };
         (request, kind)
-    } else if graphql_post {
+    } else if method == Method::POST && graphql {
         let (parts, body) = request.into_parts();
         let Ok(bytes) = axum::body::to_bytes(body, crate::MAX_BODY_BYTES).await else {
             return AppError::PayloadTooLarge.into_response();
@@ -573,99 +600,88 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         );
         // Only queries are ever stored, so the same bytes found in the cache
         // are a query: served without parsing them again.
-        if !authorized {
-            cache.follow_the_clock(&state.db).await;
-            if let Some((entry, body)) = cache.get(&key) {
-                state.metrics.cache_hits.inc();
-                return answer(&entry, body, &parts.headers, false);
-            }
+        cache.follow_the_clock(&state.db).await;
+        if let Some((entry, body)) = cache.get(&key) {
+            state.metrics.cache_hits.inc();
+            return answer(&entry, body, &parts.headers, false);
         }
-        let kind = match graphql_has_mutation(&bytes) {
-            Some(false) if !authorized => Kind::Cacheable(key),
-            Some(false) => Kind::Bypass,
-            // Mutations, and bodies we cannot read (the handler will say why).
-            Some(true) => Kind::Write,
-            None => Kind::Bypass,
+        let kind = match graphql_is_query(&bytes, &state.config.graphql) {
+            Some(true) => Kind::Cacheable(key),
+            // Mutations, and bodies the handler will refuse.
+            _ => Kind::Bypass,
         };
         (Request::from_parts(parts, Body::from(bytes)), kind)
-    } else if method == Method::OPTIONS {
-        (request, Kind::Bypass)
     } else {
-        (request, Kind::Write)
+        (request, Kind::Bypass)
     };
 
-    match kind {
-        Kind::Bypass => next.run(request).await,
-        Kind::Write => {
-            let response = next.run(request).await;
-            if response.status().is_success() || graphql_post {
-                cache.changed();
-            }
-            response
-        }
-        Kind::Cacheable(key) => {
-            cache.follow_the_clock(&state.db).await;
-            // The cache answers `If-None-Match` itself. A request that
-            // revalidates by date alone goes to the handler, which alone knows
-            // whether its `Last-Modified` covers everything in the body (feeds
-            // answer 304 to it; JSON reads do not).
-            let by_date_only = request.headers().contains_key(header::IF_MODIFIED_SINCE)
-                && !request.headers().contains_key(header::IF_NONE_MATCH);
-            if !by_date_only && let Some((entry, body)) = cache.get(&key) {
-                state.metrics.cache_hits.inc();
-                return answer(&entry, body, request.headers(), method == Method::HEAD);
-            }
-            state.metrics.cache_misses.inc();
-            let generation = cache.generation.load(Ordering::SeqCst);
-            let live = cache.live.load(Ordering::SeqCst);
-            let response = next.run(request).await;
-            if response.status() != StatusCode::OK || !live || method == Method::HEAD {
-                return response;
-            }
-            let (parts, body) = response.into_parts();
-            // Only an answer known to fit is kept; a larger one (a long
-            // list of long articles) is passed on as it is, uncached.
-            let fits = axum::body::HttpBody::size_hint(&body)
-                .upper()
-                .is_some_and(|n| n <= MAX_ENTRY_BYTES as u64);
-            if !fits {
-                return Response::from_parts(parts, body);
-            }
-            let bytes = match axum::body::to_bytes(body, MAX_ENTRY_BYTES).await {
-                Ok(b) => b,
-                Err(e) => return AppError::internal(anyhow::anyhow!("{e}")).into_response(),
-            };
-            let headers: Arc<[_]> = KEPT_HEADERS
-                .iter()
-                .flat_map(|name| {
-                    parts
-                        .headers
-                        .get_all(name)
-                        .iter()
-                        .map(|v| (name.clone(), v.clone()))
-                })
-                .collect();
-            // Responses meant for one client only are never shared.
-            let private = parts
-                .headers
-                .get_all(header::CACHE_CONTROL)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .any(|v| v.contains("no-store") || v.contains("private"));
-            if !private && let Some(entries) = &cache.entries {
-                entries.insert(
-                    key,
-                    Arc::new(Entry {
-                        generation,
-                        status: parts.status,
-                        headers,
-                        body: Stored::new(&bytes),
-                    }),
-                );
-            }
-            Response::from_parts(parts, Body::from(bytes))
-        }
+    let Kind::Cacheable(key) = kind else {
+        return next.run(request).await;
+    };
+    cache.follow_the_clock(&state.db).await;
+    // The cache answers `If-None-Match` itself. A request that
+    // revalidates by date alone goes to the handler, which alone knows
+    // whether its `Last-Modified` covers everything in the body (feeds
+    // answer 304 to it; JSON reads do not).
+    let by_date_only = request.headers().contains_key(header::IF_MODIFIED_SINCE)
+        && !request.headers().contains_key(header::IF_NONE_MATCH);
+    if !by_date_only && let Some((entry, body)) = cache.get(&key) {
+        state.metrics.cache_hits.inc();
+        return answer(&entry, body, request.headers(), method == Method::HEAD);
     }
+    state.metrics.cache_misses.inc();
+    let generation = cache.generation.load(Ordering::SeqCst);
+    let live = cache.live.load(Ordering::SeqCst);
+    let response = next.run(request).await;
+    if response.status() != StatusCode::OK || !live || method == Method::HEAD {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Only an answer known to fit is kept; a larger one (a long
+    // list of long articles) is passed on as it is, uncached.
+    let fits = axum::body::HttpBody::size_hint(&body)
+        .upper()
+        .is_some_and(|n| n <= MAX_ENTRY_BYTES as u64);
+    if !fits {
+        return Response::from_parts(parts, body);
+    }
+    let bytes = match axum::body::to_bytes(body, MAX_ENTRY_BYTES).await {
+        Ok(b) => b,
+        Err(e) => return AppError::internal(anyhow::anyhow!("{e}")).into_response(),
+    };
+    let headers: Arc<[_]> = KEPT_HEADERS
+        .iter()
+        .flat_map(|name| {
+            parts
+                .headers
+                .get_all(name)
+                .iter()
+                .map(|v| (name.clone(), v.clone()))
+        })
+        .collect();
+    // Responses meant for one client only are never shared.
+    let private = parts
+        .headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("no-store") || v.contains("private"));
+    let complete = !graphql || graphql_complete(&bytes);
+    if !private
+        && complete
+        && let Some(entries) = &cache.entries
+    {
+        entries.insert(
+            key,
+            Arc::new(Entry {
+                generation,
+                status: parts.status,
+                headers,
+                body: Stored::new(&bytes),
+            }),
+        );
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// A response from an entry and its expanded body: 304 when the client's
@@ -747,15 +763,28 @@ mod tests {
 
     #[test]
     fn graphql_operations_are_told_apart() {
+        let limits = crate::config::GraphqlLimits::default();
+        let is_query = |body: &[u8]| graphql_is_query(body, &limits);
         let q = br#"{"query": "query Front { articles { totalCount } }"}"#;
-        assert_eq!(graphql_has_mutation(q), Some(false));
+        assert_eq!(is_query(q), Some(true));
         let m = br#"{"query": "mutation { submitComment(input: {}) { status } }"}"#;
-        assert_eq!(graphql_has_mutation(m), Some(true));
+        assert_eq!(is_query(m), Some(false));
         let batch = br#"[{"query": "{ articles { totalCount } }"}, {"query": "mutation M { deleteTag(id: \"x\") }"}]"#;
-        assert_eq!(graphql_has_mutation(batch), Some(true));
+        assert_eq!(is_query(batch), Some(false));
         let mixed = br#"{"query": "query A { articles { totalCount } } mutation B { deleteTag(id: \"x\") }", "operationName": "A"}"#;
-        assert_eq!(graphql_has_mutation(mixed), Some(true));
-        assert_eq!(graphql_has_mutation(b"{\"query\": \"{\"}"), None);
-        assert_eq!(graphql_has_mutation(b"not json"), None);
+        assert_eq!(is_query(mixed), Some(false));
+        assert_eq!(is_query(b"{\"query\": \"{\"}"), None);
+        assert_eq!(is_query(b"not json"), None);
+    }
+
+    #[test]
+    fn only_answers_without_errors_are_complete() {
+        assert!(graphql_complete(br#"{"data":{"a":1}}"#));
+        assert!(graphql_complete(br#"[{"data":{"a":1}},{"data":null}]"#));
+        assert!(!graphql_complete(
+            br#"{"data":null,"errors":[{"message":"x"}]}"#
+        ));
+        assert!(!graphql_complete(br#"[{"data":{}},{"errors":[]}]"#));
+        assert!(!graphql_complete(b"not json"));
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod comments;
 pub mod error;
+pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -12,11 +13,12 @@ pub mod webhooks;
 use std::net::SocketAddr;
 
 use async_graphql::{EmptySubscription, ErrorExtensions, Schema, http::GraphiQLSource};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLResponse;
 use axum::{
     Router,
+    body::Bytes,
     extract::{ConnectInfo, RawQuery, State},
-    http::HeaderMap,
+    http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Response},
     routing::get,
 };
@@ -27,19 +29,16 @@ use crate::{
 
 pub type BroadsheetSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
 
-/// Deepest query accepted (the standard introspection query, which GraphiQL
-/// and client generators send, needs 13 levels).
-pub const MAX_DEPTH: usize = 16;
-/// Most complex query accepted (each field costs 1, lists cost per item).
+/// Most complex query accepted (each field costs 1, lists cost per item:
+/// what the rows fetched may cost, once [`limits`] has bounded the document).
 pub const MAX_COMPLEXITY: usize = 2_000;
-/// Most operations in one batched request.
-pub const MAX_BATCH: usize = 10;
 
 /// Build the schema once; it is shared by every request.
 pub fn schema(state: AppState) -> BroadsheetSchema {
+    let depth = state.config.graphql.max_depth as usize;
     Schema::build(query::QueryRoot, mutation::MutationRoot, EmptySubscription)
         .data(state)
-        .limit_depth(MAX_DEPTH)
+        .limit_depth(depth)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
 }
@@ -69,13 +68,45 @@ pub fn router(state: AppState) -> Router<AppState> {
     )
 }
 
+/// A JSON request or batch. Multipart requests (the GraphQL upload
+/// convention) are refused: the schema takes no uploads, and every write
+/// should arrive in one shape.
 async fn graphql_post(
     State(gql): State<GraphqlState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    request: GraphQLBatchRequest,
+    body: Bytes,
 ) -> Response {
-    execute(&gql, &headers, peer, request.into_inner()).await
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/") {
+        return refused(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "GraphQL requests are JSON (application/json); multipart requests are not accepted"
+                .into(),
+            None,
+        );
+    }
+    let limits = gql.app.config.graphql;
+    if let Err(r) = limits::check_batch_len(&body, limits.max_batch) {
+        return over_limit(r);
+    }
+    let batch: async_graphql::BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(e) => {
+            return refused(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                format!("the body is not a GraphQL request: {e}"),
+                None,
+            );
+        }
+    };
+    execute(&gql, &headers, peer, batch).await
 }
 
 /// GraphiQL for a browser (no `query` parameter), else a query over GET.
@@ -98,8 +129,12 @@ async fn graphql_get(
         )
             .into_response();
     }
-    match async_graphql::http::parse_query_string(&raw) {
-        Ok(request) if is_mutation(&request.query) => crate::rest::problem::Problem {
+    let request = async_graphql::http::parse_query_string(&raw).map(|mut request| {
+        check_limits(std::slice::from_mut(&mut request), &gql.app.config.graphql).map(|()| request)
+    });
+    match request {
+        Ok(Err(r)) => over_limit(r),
+        Ok(Ok(request)) if is_mutation(&request.query) => crate::rest::problem::Problem {
             kind: "about:blank",
             title: "Method Not Allowed",
             status: 405,
@@ -108,7 +143,7 @@ async fn graphql_get(
             errors: None,
         }
         .into_response_with_status(),
-        Ok(request) => execute(&gql, &headers, peer, request.into()).await,
+        Ok(Ok(request)) => execute(&gql, &headers, peer, request.into()).await,
         Err(e) => AppError::BadRequest(format!("invalid GraphQL GET request: {e}")).into_response(),
     }
 }
@@ -144,19 +179,77 @@ fn value_has_nul(v: &async_graphql::Value) -> bool {
     }
 }
 
+/// Every operation of a request within [`limits`]: the batch's length,
+/// then each document's bytes, tokens and nesting before it is parsed, then
+/// the parsed document (kept for execution, so it is parsed once).
+fn check_limits(
+    ops: &mut [async_graphql::Request],
+    limits: &crate::config::GraphqlLimits,
+) -> Result<(), limits::Refused> {
+    if ops.len() > limits.max_batch as usize {
+        return Err(limits::Refused {
+            code: limits::LIMIT_CODE,
+            limit: "batch",
+            max: Some(limits.max_batch),
+            message: format!(
+                "the request holds more than {} operations (limit `batch`)",
+                limits.max_batch
+            ),
+        });
+    }
+    for op in ops.iter_mut() {
+        limits::scan(&op.query, limits)?;
+        limits::check_variables(&op.variables, limits.max_nesting)?;
+        // A document that does not parse is left to async-graphql, which
+        // reports where; the other operations of a batch still run.
+        if let Ok(doc) = op.parsed_query() {
+            limits::analyse(doc, limits)?;
+        }
+    }
+    Ok(())
+}
+
+/// A request refused before it ran: `status` and one error with `code`.
+fn refused(
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    extra: Option<&limits::Refused>,
+) -> Response {
+    let mut err = async_graphql::ServerError::new(message, None);
+    let mut ext = async_graphql::ErrorExtensionValues::default();
+    ext.set("code", code);
+    if let Some(r) = extra {
+        ext.set("limit", r.limit);
+        if let Some(max) = r.max {
+            ext.set("max", max);
+        }
+    }
+    err.extensions = Some(ext);
+    let mut response =
+        GraphQLResponse::from(async_graphql::Response::from_errors(vec![err])).into_response();
+    *response.status_mut() = status;
+    response
+}
+
+fn over_limit(r: limits::Refused) -> Response {
+    refused(StatusCode::BAD_REQUEST, r.code, r.message.clone(), Some(&r))
+}
+
 async fn execute(
     gql: &GraphqlState,
     headers: &HeaderMap,
     peer: SocketAddr,
-    batch: async_graphql::BatchRequest,
+    mut batch: async_graphql::BatchRequest,
 ) -> Response {
-    if let async_graphql::BatchRequest::Batch(ops) = &batch
-        && ops.len() > MAX_BATCH
-    {
-        return request_error(AppError::BadRequest(format!(
-            "a batch may hold at most {MAX_BATCH} operations, this one has {}",
-            ops.len()
-        )));
+    let checked = match &mut batch {
+        async_graphql::BatchRequest::Single(op) => {
+            check_limits(std::slice::from_mut(op), &gql.app.config.graphql)
+        }
+        async_graphql::BatchRequest::Batch(ops) => check_limits(ops, &gql.app.config.graphql),
+    };
+    if let Err(r) = checked {
+        return over_limit(r);
     }
     let ops: Vec<&async_graphql::Request> = match &batch {
         async_graphql::BatchRequest::Single(op) => vec![op],

@@ -116,10 +116,15 @@ pub async fn method_not_allowed() -> Response {
 /// body-size layer's 413) is rewritten as problem+json like every other error.
 pub fn problem_for_bare_errors(response: Response) -> Response {
     let status = response.status();
+    // GraphQL refusals (limits, multipart) carry GraphQL errors already.
     let is_problem = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(PROBLEM_JSON.as_bytes())
+                || v.as_bytes()
+                    .starts_with(b"application/graphql-response+json")
+        });
     if is_problem || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }

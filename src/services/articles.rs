@@ -1219,7 +1219,7 @@ pub async fn create(
     mut f: ArticleFields,
 ) -> Result<ArticleView, AppError> {
     let (_, role) = policy::require_staff(actor)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     validate(&txn, &mut f, true).await?;
     let status = f.status.clone().unwrap_or_else(|| DRAFT.to_string());
     if status == PUBLISHED && !may_publish(role) {
@@ -1330,7 +1330,7 @@ pub async fn update(
     expected: Expected,
 ) -> Result<ArticleView, AppError> {
     let (_, role) = policy::require_staff(actor)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let current = article::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?
@@ -1520,7 +1520,7 @@ fn note_schedule(state: &AppState, view: Option<&ArticleView>) {
 /// Delete an article (its comments, links and slug history go with it).
 pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
     let (_, role) = policy::require_staff(actor)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let current = article::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?

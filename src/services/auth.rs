@@ -179,7 +179,7 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, App
     if find_refresh(&state.db, presented.trim()).await?.is_none() {
         return Err(invalid());
     }
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn_unseen(&state.db).await?;
     let Some(token) = find_refresh(&txn, presented.trim()).await? else {
         return Err(invalid());
     };
@@ -317,7 +317,7 @@ pub async fn change_password(
         }
     }
     let hash = state.passwords.hash(new.to_string()).await?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn_unseen(&state.db).await?;
     let mut active: user::ActiveModel = user.into();
     active.password_hash = Set(hash);
     active.updated_at = Set(now());

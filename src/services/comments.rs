@@ -271,7 +271,7 @@ pub async fn submit(
     let announce = super::webhooks::subscribed(&hooks, super::webhooks::COMMENT_CREATED)
         || super::webhooks::subscribed(&hooks, super::webhooks::COMMENT_APPROVED);
     let txn = if parent_id.is_some() || announce {
-        Some(crate::services::write_txn(&state.db).await?)
+        Some(crate::services::write_txn(state).await?)
     } else {
         None
     };
@@ -328,7 +328,7 @@ pub async fn submit(
     let insert = insert_unless_duplicate(state.db.get_database_backend(), &saved)?;
     let inserted = match &txn {
         Some(txn) => txn.execute_raw(insert).await?,
-        None => crate::services::write_one(&state.db, insert).await?,
+        None => crate::services::write_one(state, insert).await?,
     }
     .rows_affected();
     if inserted == 0 {
@@ -640,7 +640,7 @@ pub async fn moderate(
             format!("must be 1 to {MAX_BODY_CHARS} characters"),
         ));
     }
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let current = comment::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?
@@ -680,7 +680,7 @@ pub async fn moderate_many(
             "must list 1 to 500 comment ids",
         ));
     }
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     // Comments this approval newly approves get `comment.approved`.
     let newly_approved = if status == APPROVED {
         comment::Entity::find()
@@ -725,6 +725,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), App
             resource: "comment",
         });
     }
+    state.response_cache.written();
     Ok(())
 }
 

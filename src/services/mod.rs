@@ -109,6 +109,8 @@ where
 pub struct WriteTxn {
     // Field order matters: the transaction ends before the queue moves on.
     txn: sea_orm::DatabaseTransaction,
+    /// Told once the commit succeeds (readers may see what it wrote).
+    cache: Option<std::sync::Arc<crate::response_cache::ResponseCache>>,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
@@ -120,9 +122,16 @@ impl WriteTxn {
         self.txn.begin().await
     }
 
+    /// Commit; then, unless the writes are ones no reader sees, empty the
+    /// response cache and have the other instances told (issue 24, finding
+    /// 5: the write decides, whatever request shape or API carried it).
     pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
-        let WriteTxn { txn, _turn } = self;
-        txn.commit().await
+        let WriteTxn { txn, cache, _turn } = self;
+        txn.commit().await?;
+        if let Some(cache) = cache {
+            cache.written();
+        }
+        Ok(())
         // `_turn` is released here, after COMMIT.
     }
 }
@@ -176,14 +185,17 @@ fn sqlite_writer_queue(db: &sea_orm::DatabaseConnection) -> std::sync::Arc<tokio
 }
 
 /// Run one write statement on its own (atomic by itself, no transaction
-/// needed), in the same SQLite writer queue as [`write_txn`].
+/// needed), in the same SQLite writer queue as [`write_txn`]; like its
+/// commit, a success empties the response cache.
 pub async fn write_one(
-    db: &sea_orm::DatabaseConnection,
+    state: &crate::state::AppState,
     stmt: sea_orm::Statement,
 ) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
     use sea_orm::ConnectionTrait;
-    let _turn = writer_turn(db).await;
-    db.execute_raw(stmt).await
+    let _turn = writer_turn(&state.db).await;
+    let done = state.db.execute_raw(stmt).await?;
+    state.response_cache.written();
+    Ok(done)
 }
 
 /// This writer's turn in the SQLite writer queue (none on PostgreSQL).
@@ -201,7 +213,22 @@ async fn writer_turn(db: &sea_orm::DatabaseConnection) -> Option<tokio::sync::Ow
 /// the write lock at once (`BEGIN IMMEDIATE`), so a transaction never fails
 /// to upgrade a read lock midway; other processes are still waited for by
 /// the busy timeout.
-pub async fn write_txn(db: &sea_orm::DatabaseConnection) -> Result<WriteTxn, sea_orm::DbErr> {
+///
+/// Its commit empties the response cache and tells the other instances, so
+/// no reader is served what was true before it. Writes no reader ever sees
+/// (sessions, webhook bookkeeping) use [`write_txn_unseen`].
+pub async fn write_txn(state: &crate::state::AppState) -> Result<WriteTxn, sea_orm::DbErr> {
+    let mut txn = write_txn_unseen(&state.db).await?;
+    txn.cache = Some(state.response_cache.clone());
+    Ok(txn)
+}
+
+/// [`write_txn`] for writes that change nothing a reader sees: sessions,
+/// webhook deliveries, the search index's rebuild (the CLI tells running
+/// instances itself).
+pub async fn write_txn_unseen(
+    db: &sea_orm::DatabaseConnection,
+) -> Result<WriteTxn, sea_orm::DbErr> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
     let sqlite = db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
     let turn = writer_turn(db).await;
@@ -211,5 +238,9 @@ pub async fn write_txn(db: &sea_orm::DatabaseConnection) -> Result<WriteTxn, sea
             ..Default::default()
         })
         .await?;
-    Ok(WriteTxn { txn, _turn: turn })
+    Ok(WriteTxn {
+        txn,
+        cache: None,
+        _turn: turn,
+    })
 }

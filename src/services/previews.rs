@@ -104,7 +104,7 @@ pub async fn preview_token(
 /// mint them). Links minted afterwards work.
 pub async fn revoke(state: &AppState, actor: &Actor, id_or_slug: &str) -> Result<(), AppError> {
     let (a, _) = managed_article(state, actor, id_or_slug).await?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let next = version(&txn, &a.id).await?.saturating_add(1);
     preview_grant::Entity::insert(preview_grant::ActiveModel {
         article_id: Set(a.id.clone()),

@@ -590,7 +590,7 @@ pub async fn reindex(db: &sea_orm::DatabaseConnection) -> Result<Option<u64>, Ap
     if db.get_database_backend() != DatabaseBackend::Sqlite {
         return Ok(None);
     }
-    let txn = super::write_txn(db).await?;
+    let txn = super::write_txn_unseen(db).await?;
     for sql in migrations::SQLITE_REINDEX {
         txn.execute_unprepared(sql).await?;
     }

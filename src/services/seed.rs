@@ -59,7 +59,7 @@ pub enum SeedOutcome {
 
 /// Insert the demo publication in one transaction; a second run changes nothing.
 pub async fn demo(state: &AppState) -> Result<SeedOutcome, AppError> {
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let exists = article::Entity::find()
         .filter(article::Column::Slug.eq(DEMO_ARTICLE_SLUG))
         .count(&txn)
@@ -291,7 +291,7 @@ pub async fn synthetic(
     let at = now();
     let run = &new_id()[..8];
 
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let mut authors = Vec::new();
     for i in 0..40 {
         let id = new_id();
@@ -367,7 +367,7 @@ pub async fn synthetic(
     let readers = (articles * comments_per_article / 4).max(10);
     let mut made = 0u64;
     while made < articles {
-        let txn = crate::services::write_txn(&state.db).await?;
+        let txn = crate::services::write_txn(state).await?;
         let batch = (articles - made).min(250);
         for _ in 0..batch {
             let n = made;

@@ -203,7 +203,7 @@ pub async fn create_author(
 ) -> Result<AuthorView, AppError> {
     require_editor(actor)?;
     check_author(&f, true)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let name = f.name.clone().unwrap_or_default().trim().to_string();
     let slug = assign_slug::<author::Entity>(
         &txn,
@@ -240,7 +240,7 @@ pub async fn update_author(
 ) -> Result<AuthorView, AppError> {
     require_editor(actor)?;
     check_author(&f, false)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let current = author::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?
@@ -280,7 +280,7 @@ pub async fn update_author(
 
 pub async fn delete_author(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
     require_editor(actor)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     author::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?
@@ -377,7 +377,7 @@ pub async fn create_source(
 ) -> Result<SourceView, AppError> {
     require_editor(actor)?;
     check_source(&f, true)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let name = f.name.clone().unwrap_or_default().trim().to_string();
     let slug = assign_slug::<source::Entity>(
         &txn,
@@ -414,7 +414,7 @@ pub async fn update_source(
 ) -> Result<SourceView, AppError> {
     require_editor(actor)?;
     check_source(&f, false)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let current = source::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?
@@ -454,7 +454,7 @@ pub async fn update_source(
 
 pub async fn delete_source(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
     require_editor(actor)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     source::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?
@@ -531,7 +531,7 @@ pub async fn create_tag(
 ) -> Result<TagView, AppError> {
     require_editor(actor)?;
     Check(Vec::new()).name(&f.name, true).slug(&f.slug).done()?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let name = f.name.clone().unwrap_or_default().trim().to_string();
     let slug = assign_slug::<tag::Entity>(
         &txn,
@@ -567,7 +567,7 @@ pub async fn update_tag(
         .name(&f.name, false)
         .slug(&f.slug)
         .done()?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let current = tag::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?
@@ -602,5 +602,6 @@ pub async fn delete_tag(state: &AppState, actor: &Actor, id: &str) -> Result<(),
     if res.rows_affected == 0 {
         return Err(AppError::NotFound { resource: "tag" });
     }
+    state.response_cache.written();
     Ok(())
 }

@@ -232,7 +232,7 @@ pub async fn update(
         Some(pw) => Some(state.passwords.hash(pw.clone()).await?),
         None => None,
     };
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let current = find(&txn, id).await?;
     if let Some(author_id) = &patch.author_id {
         check_author_exists(&txn, author_id).await?;
@@ -296,7 +296,7 @@ pub async fn update(
 /// Delete a user (admin only); the last active admin cannot be deleted.
 pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
     policy::require_admin(actor)?;
-    let txn = crate::services::write_txn(&state.db).await?;
+    let txn = crate::services::write_txn(state).await?;
     let current = find(&txn, id).await?;
     if current.role == Role::Admin.as_str()
         && current.active

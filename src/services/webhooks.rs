@@ -836,7 +836,7 @@ impl Worker {
         if due.is_none() {
             return Ok(Vec::new());
         }
-        let txn = crate::services::write_txn(&self.state.db).await?;
+        let txn = crate::services::write_txn_unseen(&self.state.db).await?;
         let backend = txn.get_database_backend();
         let stmt = match backend {
             DbBackend::Postgres => Statement::from_sql_and_values(
@@ -948,7 +948,7 @@ impl Worker {
         };
         let done = state != PENDING;
         let record = async {
-            let txn = crate::services::write_txn(&self.state.db).await?;
+            let txn = crate::services::write_txn_unseen(&self.state.db).await?;
             webhook_attempt::Entity::insert(webhook_attempt::ActiveModel {
                 id: Set(new_id()),
                 delivery_id: Set(delivery.id.clone()),
@@ -1198,7 +1198,7 @@ mod tests {
             created_at: at,
             updated_at: at,
         };
-        let txn = crate::services::write_txn(&db).await.unwrap();
+        let txn = crate::services::write_txn_unseen(&db).await.unwrap();
         comment_created(&txn, &active_hooks(&txn).await.unwrap(), &c)
             .await
             .unwrap();
@@ -1208,7 +1208,7 @@ mod tests {
             webhook_delivery::Entity::find().count(&db).await.unwrap(),
             0
         );
-        let txn = crate::services::write_txn(&db).await.unwrap();
+        let txn = crate::services::write_txn_unseen(&db).await.unwrap();
         comment_created(&txn, &active_hooks(&txn).await.unwrap(), &c)
             .await
             .unwrap();

@@ -212,7 +212,7 @@ pub type Restored = Vec<(&'static str, u64)>;
 /// nothing. Users whose email already has an account (the bootstrap admin)
 /// replace that account, keeping its password when the export has none.
 pub async fn import(state: &AppState, doc: Document) -> Result<Restored, ImportError> {
-    let txn = write_txn(&state.db).await?;
+    let txn = write_txn(state).await?;
     let mut busy = Vec::new();
     for (table, n) in [
         ("authors", author::Entity::find().count(&txn).await?),

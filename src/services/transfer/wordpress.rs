@@ -114,7 +114,7 @@ pub async fn import<R: BufRead>(
         line: 0,
     };
     let batch_size = opts.batch_size.max(1);
-    let mut txn = Some(write_txn(&state.db).await?);
+    let mut txn = Some(write_txn(state).await?);
     let mut in_batch = 0usize;
     loop {
         let located = match reader.next_entry() {
@@ -140,7 +140,7 @@ pub async fn import<R: BufRead>(
         report.entries += 1;
         let current = match txn.take() {
             Some(t) => t,
-            None => write_txn(&state.db).await?,
+            None => write_txn(state).await?,
         };
         let line = located.line;
         let item = describe(&located);

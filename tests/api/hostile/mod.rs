@@ -169,7 +169,10 @@ async fn send(
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     let code = match &case.body {
         Body::Graphql(..) => body["errors"][0]["extensions"]["code"].as_str(),
-        _ => body["code"].as_str(),
+        // Other requests to `/graphql` get GraphQL errors too.
+        _ => body["code"]
+            .as_str()
+            .or(body["errors"][0]["extensions"]["code"].as_str()),
     };
     (status, code.unwrap_or_default().to_string(), text)
 }
