@@ -4,4 +4,6 @@
 pub mod body;
 pub mod comment;
 pub mod pagination;
+pub mod nesting;
 pub mod slug;
+pub mod text;
