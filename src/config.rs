@@ -131,10 +131,11 @@ pub struct Config {
     /// `BROADSHEET_RENDER_WAIT_MS`: how long a write waits for a rendering turn
     /// before it is answered 503 (default 5000).
     pub render_wait_ms: u32,
-    /// `BROADSHEET_REVISION_DIFF_MAX_CELLS`: the largest changed region a revision
-    /// diff compares line by line, as old lines × new lines; beyond it the region
-    /// is shown as one replacement (default 4000000).
-    pub revision_diff_max_cells: u32,
+    /// `BROADSHEET_REVISION_DIFF_MAX_LINES`: the largest changed region (old plus
+    /// new lines, after the lines both bodies begin and end with) a revision diff
+    /// compares line by line; beyond it the region is shown as one replacement
+    /// (default 5000). The diff's work grows at most with the square of this.
+    pub revision_diff_max_lines: u32,
     /// `BROADSHEET_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser (none by default).
     pub cors_origins: Vec<String>,
     /// `BROADSHEET_REQUEST_TIMEOUT`: seconds a request may take before it is answered 503 (default 30).
@@ -247,7 +248,7 @@ struct RawConfig {
     body_max_depth: Option<toml::Value>,
     render_concurrency: Option<toml::Value>,
     render_wait_ms: Option<toml::Value>,
-    revision_diff_max_cells: Option<toml::Value>,
+    revision_diff_max_lines: Option<toml::Value>,
     cors_origins: Option<String>,
     request_timeout: Option<toml::Value>,
     max_concurrent_requests: Option<toml::Value>,
@@ -322,7 +323,7 @@ impl Config {
             body_max_depth: 64,
             render_concurrency: default_hash_concurrency(),
             render_wait_ms: 5_000,
-            revision_diff_max_cells: 4_000_000,
+            revision_diff_max_lines: 5_000,
             cors_origins: Vec::new(),
             request_timeout_secs: 30,
             max_concurrent_requests: 1024,
@@ -842,11 +843,11 @@ impl Config {
                 60_000,
             ),
             (
-                "BROADSHEET_REVISION_DIFF_MAX_CELLS",
-                raw.revision_diff_max_cells,
-                &mut cfg.revision_diff_max_cells,
-                10_000,
-                1_000_000_000,
+                "BROADSHEET_REVISION_DIFF_MAX_LINES",
+                raw.revision_diff_max_lines,
+                &mut cfg.revision_diff_max_lines,
+                100,
+                1_000_000,
             ),
         ];
         for (key, file_value, slot, min, max) in content_limits {
