@@ -43,6 +43,9 @@ pub struct Rendered {
     pub word_count: i32,
 }
 
+/// How many times the longest body the HTML it renders to may be.
+pub const HTML_EXPANSION: usize = 4;
+
 /// Words per minute used for `reading_time_minutes`.
 const WORDS_PER_MINUTE: i32 = 230;
 /// Longest derived excerpt, in characters.
@@ -80,6 +83,14 @@ pub fn render_checked(body: &str, format: BodyFormat, limits: BodyLimits) -> Res
         return Err(problem.to_string());
     }
     let raw_html = raw_html(body, format);
+    // Markdown can expand: 2 bytes of `> ` are 27 of `<blockquote>` and its
+    // end tag, and the sanitizer's time follows the HTML's size.
+    let max_html = limits.max_bytes.saturating_mul(HTML_EXPANSION);
+    if raw_html.len() > max_html {
+        return Err(format!(
+            "renders to more than {max_html} bytes of HTML ({HTML_EXPANSION} times the longest body)"
+        ));
+    }
     if super::nesting::deeper_than(&raw_html, limits.max_depth) {
         return Err(format!(
             "nests block quotes, lists or elements deeper than {} levels",
