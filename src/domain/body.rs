@@ -75,7 +75,11 @@ impl Default for BodyLimits {
 /// `limits.max_bytes`, nested deeper than `limits.max_depth`, or holding a
 /// character XML forbids. Linear in the body's size: the depth is checked
 /// before html5ever, whose work grows with the square of the depth, sees it.
-pub fn render_checked(body: &str, format: BodyFormat, limits: BodyLimits) -> Result<Rendered, String> {
+pub fn render_checked(
+    body: &str,
+    format: BodyFormat,
+    limits: BodyLimits,
+) -> Result<Rendered, String> {
     if body.len() > limits.max_bytes {
         return Err(format!("must be at most {} bytes", limits.max_bytes));
     }
@@ -309,7 +313,10 @@ mod tests {
             assert!(render_checked(&body, format, limits).is_err(), "{body}");
         }
         assert!(render_checked(&("> ".repeat(3) + "x"), BodyFormat::Markdown, limits).is_ok());
-        let big = BodyLimits { max_bytes: 10, ..limits };
+        let big = BodyLimits {
+            max_bytes: 10,
+            ..limits
+        };
         assert!(render_checked("eleven byte", BodyFormat::Markdown, big).is_err());
         let flat = render(&("> ".repeat(1000) + "deep"), BodyFormat::Markdown);
         assert_eq!(flat.text, "deep");

@@ -20,8 +20,8 @@ const VOID: &[&str] = &[
 /// Elements whose end tag may be omitted: the parser closes them when a
 /// sibling opens.
 const OPTIONAL_END: &[&str] = &[
-    "p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "option", "optgroup",
-    "rb", "rt", "rtc", "rp", "colgroup", "caption", "html", "head", "body",
+    "p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "option", "optgroup", "rb",
+    "rt", "rtc", "rp", "colgroup", "caption", "html", "head", "body",
 ];
 
 /// Elements whose content is text up to their end tag.
@@ -71,7 +71,9 @@ fn scan(html: &str, max: usize, mode: Mode) -> (bool, String) {
             Some(c) if c.is_ascii_alphabetic() => (false, lt + 1),
             Some(b'!') if rest.starts_with(b"!--") => {
                 // A comment runs to `-->` (or the end).
-                i = html[lt + 4..].find("-->").map_or(html.len(), |e| lt + 4 + e + 3);
+                i = html[lt + 4..]
+                    .find("-->")
+                    .map_or(html.len(), |e| lt + 4 + e + 3);
                 continue;
             }
             Some(b'!' | b'?') => {
@@ -198,7 +200,10 @@ mod tests {
         // A `>` inside a quoted attribute does not end the tag.
         assert!(!deeper_than("<a title=\"<div><div>\">x</a>", 1));
         // Tags inside comments and script text are not elements.
-        assert!(!deeper_than("<!-- <div><div> --><script><div><div></script>", 1));
+        assert!(!deeper_than(
+            "<!-- <div><div> --><script><div><div></script>",
+            1
+        ));
     }
 
     #[test]

@@ -81,7 +81,16 @@ mod tests {
     #[test]
     fn control_characters_are_refused_in_single_line_fields() {
         assert_eq!(single_line_problem("A fine title – ünïcode"), None);
-        for bad in ["a\u{0}b", "a\u{1b}b", "a\nb", "a\tb", "a\u{7f}", "a\u{85}", "a\u{2028}", "\u{FFFE}"] {
+        for bad in [
+            "a\u{0}b",
+            "a\u{1b}b",
+            "a\nb",
+            "a\tb",
+            "a\u{7f}",
+            "a\u{85}",
+            "a\u{2028}",
+            "\u{FFFE}",
+        ] {
             assert!(single_line_problem(bad).is_some(), "{bad:?}");
         }
         assert_eq!(multi_line_problem("line\nnext\ttab\r\n"), None);
@@ -96,7 +105,9 @@ mod tests {
 
     #[test]
     fn invisible_only_text_is_blank() {
-        assert!(is_blank(" \u{200B}\u{200C}\u{200D}\u{FEFF}\u{200E}\u{202E}\u{2066}\u{A0}\u{3000}\n\t\u{2060}\u{180E}\u{FE0F}\u{E0041}"));
+        assert!(is_blank(
+            " \u{200B}\u{200C}\u{200D}\u{FEFF}\u{200E}\u{202E}\u{2066}\u{A0}\u{3000}\n\t\u{2060}\u{180E}\u{FE0F}\u{E0041}"
+        ));
         assert!(!is_blank("\u{200B}a"));
         assert!(!is_blank("👍"));
     }

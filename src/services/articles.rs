@@ -1306,8 +1306,7 @@ async fn prepare_body(
     f: &ArticleFields,
     current: Option<&article::Model>,
 ) -> Result<Option<Prepared>, AppError> {
-    if f
-        .body_format
+    if f.body_format
         .as_deref()
         .is_some_and(|v| BodyFormat::parse(v).is_none())
     {
@@ -1367,7 +1366,8 @@ pub async fn create(
         source: body_src,
         format,
         rendered,
-    } = prepared.ok_or_else(|| AppError::internal(anyhow::anyhow!("a new body is always rendered")))?;
+    } = prepared
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("a new body is always rendered")))?;
     let at = now();
     let published_at = match f.published_at {
         Some(p) => p,

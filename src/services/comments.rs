@@ -378,7 +378,8 @@ async fn proven_commenter(
     let earlier = comment::Entity::find_by_id(claims.sub)
         .one(&state.db)
         .await?;
-    Ok(earlier.is_some_and(|c| c.status == APPROVED && digest_email(&c.author_email) == email_digest))
+    Ok(earlier
+        .is_some_and(|c| c.status == APPROVED && digest_email(&c.author_email) == email_digest))
 }
 
 /// The insert of `c`, unless the same address posted the same text to the

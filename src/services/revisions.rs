@@ -157,10 +157,7 @@ pub async fn diff(
 #[derive(Debug, PartialEq, Eq)]
 enum Plan {
     LineByLine,
-    Replace {
-        prefix: usize,
-        suffix: usize,
-    },
+    Replace { prefix: usize, suffix: usize },
 }
 
 fn plan(old: &[&str], new: &[&str], max_lines: usize) -> Plan {
@@ -181,7 +178,13 @@ fn plan(old: &[&str], new: &[&str], max_lines: usize) -> Plan {
 
 /// A unified diff of `old` to `new` with 3 lines of context, bounded by
 /// `max_lines` (see [`Plan`]).
-fn bounded_diff(old: &str, new: &str, old_label: &str, new_label: &str, max_lines: usize) -> String {
+fn bounded_diff(
+    old: &str,
+    new: &str,
+    old_label: &str,
+    new_label: &str,
+    max_lines: usize,
+) -> String {
     let mut old_text = old.to_string();
     let mut new_text = new.to_string();
     for t in [&mut old_text, &mut new_text] {
@@ -246,7 +249,13 @@ mod tests {
         let mut new = old.clone();
         new.reverse();
         // 40,000 changed lines: over the bound, one replacement.
-        assert_eq!(plan(&old, &new, 5_000), Plan::Replace { prefix: 0, suffix: 0 });
+        assert_eq!(
+            plan(&old, &new, 5_000),
+            Plan::Replace {
+                prefix: 0,
+                suffix: 0
+            }
+        );
         // One line changed in the middle of 20,000: two changed lines.
         let mut edited = old.clone();
         edited[10_000] = "changed\n";

@@ -64,7 +64,8 @@ fn gql_admin(name: &'static str, query: &str, variables: Value) -> Case {
 
 /// What only invisible characters look like: zero-width space, joiners,
 /// BOM, bidi marks and isolates, word joiner, NBSP, ideographic space.
-const INVISIBLE: &str = "\u{200B}\u{200C}\u{200D}\u{FEFF}\u{200E}\u{200F}\u{202E}\u{2066}\u{2060}\u{A0}\u{3000} \n\t";
+const INVISIBLE: &str =
+    "\u{200B}\u{200C}\u{200D}\u{FEFF}\u{200E}\u{200F}\u{202E}\u{2066}\u{2060}\u{A0}\u{3000} \n\t";
 
 pub fn cases() -> Vec<Case> {
     let deep_quotes = "> ".repeat(100_000) + "x";
@@ -74,46 +75,174 @@ pub fn cases() -> Vec<Case> {
     let deep_spans = "<span><em>".repeat(5_000) + "x";
     let over_size = "word ".repeat(110_000);
     let create = "mutation($i: ArticleInput!) { createArticle(input: $i) { id } }";
-    let update = "mutation($i: ArticleInput!) { updateArticle(id: \"{article}\", input: $i) { id } }";
+    let update =
+        "mutation($i: ArticleInput!) { updateArticle(id: \"{article}\", input: $i) { id } }";
     vec![
         // Finding 3: nesting and size, refused before rendering.
-        article("an article of 100,000 nested quotes on one line", json!({"title": "Deep", "body": deep_quotes})),
-        article("an article of 10,000 nested list items", json!({"title": "Deep", "body": deep_lists})),
-        article("an article of 10,000 nested ordered lists", json!({"title": "Deep", "body": deep_ordered})),
-        article("an HTML article of 50,000 nested divs", json!({"title": "Deep", "body": deep_html, "body_format": "html"})),
-        article("an HTML article of 10,000 nested inline elements", json!({"title": "Deep", "body": deep_spans, "body_format": "html"})),
-        article("Markdown holding 50,000 nested raw divs", json!({"title": "Deep", "body": "<div>".repeat(50_000)})),
-        article("an article body over the size limit", json!({"title": "Large", "body": over_size})),
-        article("a body that renders to over four times its size in HTML", json!({"title": "Large", "body": ("> ".repeat(60) + "x\n\n").repeat(3_000)})),
-        admin("an update to 100,000 nested quotes", "PATCH", "/api/v1/articles/{article}", json!({"body": "> ".repeat(100_000)})),
-        admin("an update to 50,000 nested divs", "PATCH", "/api/v1/articles/{article}", json!({"body": "<div>".repeat(50_000), "body_format": "html"})),
-        gql_admin("createArticle with 100,000 nested quotes", create, json!({"i": {"title": "Deep", "body": "> ".repeat(100_000)}})),
-        gql_admin("updateArticle with 50,000 nested divs", update, json!({"i": {"body": "<div>".repeat(50_000), "bodyFormat": "HTML"}})),
+        article(
+            "an article of 100,000 nested quotes on one line",
+            json!({"title": "Deep", "body": deep_quotes}),
+        ),
+        article(
+            "an article of 10,000 nested list items",
+            json!({"title": "Deep", "body": deep_lists}),
+        ),
+        article(
+            "an article of 10,000 nested ordered lists",
+            json!({"title": "Deep", "body": deep_ordered}),
+        ),
+        article(
+            "an HTML article of 50,000 nested divs",
+            json!({"title": "Deep", "body": deep_html, "body_format": "html"}),
+        ),
+        article(
+            "an HTML article of 10,000 nested inline elements",
+            json!({"title": "Deep", "body": deep_spans, "body_format": "html"}),
+        ),
+        article(
+            "Markdown holding 50,000 nested raw divs",
+            json!({"title": "Deep", "body": "<div>".repeat(50_000)}),
+        ),
+        article(
+            "an article body over the size limit",
+            json!({"title": "Large", "body": over_size}),
+        ),
+        article(
+            "a body that renders to over four times its size in HTML",
+            json!({"title": "Large", "body": ("> ".repeat(60) + "x\n\n").repeat(3_000)}),
+        ),
+        admin(
+            "an update to 100,000 nested quotes",
+            "PATCH",
+            "/api/v1/articles/{article}",
+            json!({"body": "> ".repeat(100_000)}),
+        ),
+        admin(
+            "an update to 50,000 nested divs",
+            "PATCH",
+            "/api/v1/articles/{article}",
+            json!({"body": "<div>".repeat(50_000), "body_format": "html"}),
+        ),
+        gql_admin(
+            "createArticle with 100,000 nested quotes",
+            create,
+            json!({"i": {"title": "Deep", "body": "> ".repeat(100_000)}}),
+        ),
+        gql_admin(
+            "updateArticle with 50,000 nested divs",
+            update,
+            json!({"i": {"body": "<div>".repeat(50_000), "bodyFormat": "HTML"}}),
+        ),
         // Finding 9: control characters in single-line text (and XML-forbidden ones anywhere).
-        article("a title with a control character", json!({"title": "Bad\u{1b}[31m title", "body": "x"})),
-        article("a title with a line break", json!({"title": "Two\nlines", "body": "x"})),
-        article("a title with a unit separator", json!({"title": "us\u{1f}", "body": "x"})),
-        article("an excerpt with a control character", json!({"title": "Fine", "excerpt": "bell\u{7}", "body": "x"})),
-        article("a standfirst with a form feed", json!({"title": "Fine", "standfirst": "page\u{c}break", "body": "x"})),
-        article("an image alt text with a vertical tab", json!({"title": "Fine", "feature_image_alt": "a\u{b}b", "body": "x"})),
-        article("a body with a character XML forbids", json!({"title": "Fine", "body": "text \u{1} text"})),
-        admin("a retitle with a control character", "PATCH", "/api/v1/articles/{article}", json!({"title": "Re\u{8}titled"})),
-        admin("a tag name with a control character", "POST", "/api/v1/tags", json!({"name": "tag\u{1f}"})),
-        admin("an author name with a line break", "POST", "/api/v1/authors", json!({"name": "Ann\r\nOther"})),
-        admin("an author title with a control character", "POST", "/api/v1/authors", json!({"name": "Ann", "title": "Editor\u{90}"})),
-        admin("an author bio with a character XML forbids", "POST", "/api/v1/authors", json!({"name": "Ann", "bio": "bio\u{3}"})),
-        admin("a source description with a character XML forbids", "POST", "/api/v1/sources", json!({"name": "Outlet", "description": "d\u{2}"})),
-        admin("a source name with a control character", "POST", "/api/v1/sources", json!({"name": "Out\u{7f}let"})),
-        gql_admin("createArticle with a control character in the title", create, json!({"i": {"title": "Bad\u{1}", "body": "x"}})),
-        gql_admin("createTag with a control character", "mutation { createTag(input: {name: \"t\\u0001\"}) { id } }", json!(null)),
-        comment("a comment author name with a control character", json!({"author_name": "Rea\u{1b}der", "author_email": "r@example.org", "body": "Hello."})),
-        comment("a comment author name with a line break", json!({"author_name": "Rea\nder", "author_email": "r@example.org", "body": "Hello."})),
-        comment("a comment body with a character XML forbids", json!({"author_name": "Reader", "author_email": "r@example.org", "body": "Hello \u{1}"})),
+        article(
+            "a title with a control character",
+            json!({"title": "Bad\u{1b}[31m title", "body": "x"}),
+        ),
+        article(
+            "a title with a line break",
+            json!({"title": "Two\nlines", "body": "x"}),
+        ),
+        article(
+            "a title with a unit separator",
+            json!({"title": "us\u{1f}", "body": "x"}),
+        ),
+        article(
+            "an excerpt with a control character",
+            json!({"title": "Fine", "excerpt": "bell\u{7}", "body": "x"}),
+        ),
+        article(
+            "a standfirst with a form feed",
+            json!({"title": "Fine", "standfirst": "page\u{c}break", "body": "x"}),
+        ),
+        article(
+            "an image alt text with a vertical tab",
+            json!({"title": "Fine", "feature_image_alt": "a\u{b}b", "body": "x"}),
+        ),
+        article(
+            "a body with a character XML forbids",
+            json!({"title": "Fine", "body": "text \u{1} text"}),
+        ),
+        admin(
+            "a retitle with a control character",
+            "PATCH",
+            "/api/v1/articles/{article}",
+            json!({"title": "Re\u{8}titled"}),
+        ),
+        admin(
+            "a tag name with a control character",
+            "POST",
+            "/api/v1/tags",
+            json!({"name": "tag\u{1f}"}),
+        ),
+        admin(
+            "an author name with a line break",
+            "POST",
+            "/api/v1/authors",
+            json!({"name": "Ann\r\nOther"}),
+        ),
+        admin(
+            "an author title with a control character",
+            "POST",
+            "/api/v1/authors",
+            json!({"name": "Ann", "title": "Editor\u{90}"}),
+        ),
+        admin(
+            "an author bio with a character XML forbids",
+            "POST",
+            "/api/v1/authors",
+            json!({"name": "Ann", "bio": "bio\u{3}"}),
+        ),
+        admin(
+            "a source description with a character XML forbids",
+            "POST",
+            "/api/v1/sources",
+            json!({"name": "Outlet", "description": "d\u{2}"}),
+        ),
+        admin(
+            "a source name with a control character",
+            "POST",
+            "/api/v1/sources",
+            json!({"name": "Out\u{7f}let"}),
+        ),
+        gql_admin(
+            "createArticle with a control character in the title",
+            create,
+            json!({"i": {"title": "Bad\u{1}", "body": "x"}}),
+        ),
+        gql_admin(
+            "createTag with a control character",
+            "mutation { createTag(input: {name: \"t\\u0001\"}) { id } }",
+            json!(null),
+        ),
+        comment(
+            "a comment author name with a control character",
+            json!({"author_name": "Rea\u{1b}der", "author_email": "r@example.org", "body": "Hello."}),
+        ),
+        comment(
+            "a comment author name with a line break",
+            json!({"author_name": "Rea\nder", "author_email": "r@example.org", "body": "Hello."}),
+        ),
+        comment(
+            "a comment body with a character XML forbids",
+            json!({"author_name": "Reader", "author_email": "r@example.org", "body": "Hello \u{1}"}),
+        ),
         // Finding 10: comments of invisible characters only are empty.
-        comment("a comment of zero-width and bidi characters only", json!({"author_name": "Reader", "author_email": "r@example.org", "body": INVISIBLE})),
-        comment("a comment of one zero-width space", json!({"author_name": "Reader", "author_email": "r@example.org", "body": "\u{200B}"})),
-        comment("a comment of NBSPs", json!({"author_name": "Reader", "author_email": "r@example.org", "body": "\u{A0}\u{A0}\u{A0}"})),
-        comment("a comment author name of invisible characters", json!({"author_name": "\u{200B}\u{FEFF}", "author_email": "r@example.org", "body": "Hello."})),
+        comment(
+            "a comment of zero-width and bidi characters only",
+            json!({"author_name": "Reader", "author_email": "r@example.org", "body": INVISIBLE}),
+        ),
+        comment(
+            "a comment of one zero-width space",
+            json!({"author_name": "Reader", "author_email": "r@example.org", "body": "\u{200B}"}),
+        ),
+        comment(
+            "a comment of NBSPs",
+            json!({"author_name": "Reader", "author_email": "r@example.org", "body": "\u{A0}\u{A0}\u{A0}"}),
+        ),
+        comment(
+            "a comment author name of invisible characters",
+            json!({"author_name": "\u{200B}\u{FEFF}", "author_email": "r@example.org", "body": "Hello."}),
+        ),
         Case::gql(
             "submitComment of invisible characters only",
             "mutation($a: String!, $b: String!) { submitComment(input: {articleId: $a, authorName: \"R\", authorEmail: \"r@example.org\", body: $b}) { status } }",
@@ -129,7 +258,10 @@ async fn published(app: &TestApp, admin: &str, body: Value) -> (String, String) 
     let resp = app.send("POST", ARTICLES, Some(admin), Some(body)).await;
     assert_eq!(resp.status(), 201);
     let v: Value = resp.json().await.unwrap();
-    (v["id"].as_str().unwrap().into(), v["slug"].as_str().unwrap().into())
+    (
+        v["id"].as_str().unwrap().into(),
+        v["slug"].as_str().unwrap().into(),
+    )
 }
 
 /// A body near the size limit that nests as deep as allowed and is costly
