@@ -238,6 +238,33 @@ fn bounded_diff(
     out
 }
 
+/// Put a revision's content back. This is an update like any other, so the
+/// content it replaces becomes a new revision.
+pub async fn restore(
+    state: &AppState,
+    actor: &Actor,
+    article_id: &str,
+    revision_id: &str,
+) -> Result<ArticleView, AppError> {
+    let a = editable(state, actor, article_id).await?;
+    let r = find(state, &a.id, revision_id).await?;
+    let author_ids: Vec<String> =
+        serde_json::from_str(&r.author_ids).map_err(AppError::internal)?;
+    let fields = ArticleFields {
+        title: Some(r.title),
+        standfirst: Some(r.standfirst),
+        excerpt: Some(r.excerpt),
+        body: Some(r.body),
+        body_format: Some(r.body_format),
+        author_ids: Some(author_ids),
+        source_id: Some(r.source_id),
+        original_url: Some(r.original_url),
+        original_published_at: Some(r.original_published_at),
+        ..Default::default()
+    };
+    articles::update(state, actor, &a.id, fields, Expected::Any).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,31 +303,4 @@ mod tests {
         // Within the bound, the usual line-by-line diff.
         assert!(bounded_diff(old, new, "old", "new", 100).contains("-e\n-f\n+X\n+Y\n+Z\n"));
     }
-}
-
-/// Put a revision's content back. This is an update like any other, so the
-/// content it replaces becomes a new revision.
-pub async fn restore(
-    state: &AppState,
-    actor: &Actor,
-    article_id: &str,
-    revision_id: &str,
-) -> Result<ArticleView, AppError> {
-    let a = editable(state, actor, article_id).await?;
-    let r = find(state, &a.id, revision_id).await?;
-    let author_ids: Vec<String> =
-        serde_json::from_str(&r.author_ids).map_err(AppError::internal)?;
-    let fields = ArticleFields {
-        title: Some(r.title),
-        standfirst: Some(r.standfirst),
-        excerpt: Some(r.excerpt),
-        body: Some(r.body),
-        body_format: Some(r.body_format),
-        author_ids: Some(author_ids),
-        source_id: Some(r.source_id),
-        original_url: Some(r.original_url),
-        original_published_at: Some(r.original_published_at),
-        ..Default::default()
-    };
-    articles::update(state, actor, &a.id, fields, Expected::Any).await
 }
