@@ -8,6 +8,7 @@ pub mod auth;
 pub mod bodies;
 pub mod comments;
 pub mod feeds;
+pub mod previews;
 pub mod revisions;
 pub mod search;
 pub mod seed;
