@@ -118,6 +118,24 @@ pub struct Config {
     pub comment_max_depth: u32,
     /// `BROADSHEET_COMMENTS_CLOSE_AFTER_DAYS`: close comments this long after publication (0 = never).
     pub comments_close_after_days: u32,
+    /// `BROADSHEET_COMMENTER_TOKEN_DAYS`: how long a commenter token (the proof
+    /// that lets a known commenter skip first-time moderation) stays valid (default 365).
+    pub commenter_token_days: u32,
+    /// `BROADSHEET_BODY_MAX_BYTES`: longest article body, in bytes (default 524288).
+    pub body_max_bytes: u32,
+    /// `BROADSHEET_BODY_MAX_DEPTH`: deepest nesting of quotes, lists and elements
+    /// in an article body (default 64).
+    pub body_max_depth: u32,
+    /// `BROADSHEET_RENDER_CONCURRENCY`: bodies rendered at once (default: the number of cores).
+    pub render_concurrency: u32,
+    /// `BROADSHEET_RENDER_WAIT_MS`: how long a write waits for a rendering turn
+    /// before it is answered 503 (default 5000).
+    pub render_wait_ms: u32,
+    /// `BROADSHEET_REVISION_DIFF_MAX_LINES`: the largest changed region (old plus
+    /// new lines, after the lines both bodies begin and end with) a revision diff
+    /// compares line by line; beyond it the region is shown as one replacement
+    /// (default 5000). The diff's work grows at most with the square of this.
+    pub revision_diff_max_lines: u32,
     /// `BROADSHEET_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser (none by default).
     pub cors_origins: Vec<String>,
     /// `BROADSHEET_REQUEST_TIMEOUT`: seconds a request may take before it is answered 503 (default 30).
@@ -276,6 +294,12 @@ struct RawConfig {
     comment_blocklist: Option<String>,
     comment_max_depth: Option<toml::Value>,
     comments_close_after_days: Option<toml::Value>,
+    commenter_token_days: Option<toml::Value>,
+    body_max_bytes: Option<toml::Value>,
+    body_max_depth: Option<toml::Value>,
+    render_concurrency: Option<toml::Value>,
+    render_wait_ms: Option<toml::Value>,
+    revision_diff_max_lines: Option<toml::Value>,
     cors_origins: Option<String>,
     request_timeout: Option<toml::Value>,
     max_concurrent_requests: Option<toml::Value>,
@@ -356,6 +380,12 @@ impl Config {
             comment_blocklist: Vec::new(),
             comment_max_depth: 5,
             comments_close_after_days: 0,
+            commenter_token_days: 365,
+            body_max_bytes: 512 * 1024,
+            body_max_depth: 64,
+            render_concurrency: default_hash_concurrency(),
+            render_wait_ms: 5_000,
+            revision_diff_max_lines: 5_000,
             cors_origins: Vec::new(),
             request_timeout_secs: 30,
             max_concurrent_requests: 1024,
@@ -908,6 +938,61 @@ impl Config {
             ),
         ];
         for (key, file_value, slot, min, max) in counts {
+            if let Some(v) = env(key).or(toml_scalar(file_value)) {
+                *slot = parse_in_range(&v, min, max).ok_or_else(|| {
+                    bad(
+                        key,
+                        format!("{v:?} is not a whole number from {min} to {max}"),
+                    )
+                })?;
+            }
+        }
+        // Bodies, comments and revisions (issue 24: 3, 7, 9).
+        let content_limits: [(&str, Option<toml::Value>, &mut u32, u32, u32); 6] = [
+            (
+                "BROADSHEET_COMMENTER_TOKEN_DAYS",
+                raw.commenter_token_days,
+                &mut cfg.commenter_token_days,
+                1,
+                3_650,
+            ),
+            (
+                "BROADSHEET_BODY_MAX_BYTES",
+                raw.body_max_bytes,
+                &mut cfg.body_max_bytes,
+                1_024,
+                crate::MAX_BODY_BYTES as u32,
+            ),
+            (
+                "BROADSHEET_BODY_MAX_DEPTH",
+                raw.body_max_depth,
+                &mut cfg.body_max_depth,
+                4,
+                1_000,
+            ),
+            (
+                "BROADSHEET_RENDER_CONCURRENCY",
+                raw.render_concurrency,
+                &mut cfg.render_concurrency,
+                1,
+                1_024,
+            ),
+            (
+                "BROADSHEET_RENDER_WAIT_MS",
+                raw.render_wait_ms,
+                &mut cfg.render_wait_ms,
+                0,
+                60_000,
+            ),
+            (
+                "BROADSHEET_REVISION_DIFF_MAX_LINES",
+                raw.revision_diff_max_lines,
+                &mut cfg.revision_diff_max_lines,
+                100,
+                1_000_000,
+            ),
+        ];
+        for (key, file_value, slot, min, max) in content_limits {
             if let Some(v) = env(key).or(toml_scalar(file_value)) {
                 *slot = parse_in_range(&v, min, max).ok_or_else(|| {
                     bad(

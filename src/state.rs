@@ -38,6 +38,9 @@ pub struct Shared {
     pub response_cache: Arc<crate::response_cache::ResponseCache>,
     /// Wakes this instance's webhook worker after a write queued deliveries.
     pub webhook_wake: Arc<tokio::sync::Notify>,
+    /// Every article body is rendered through here (bounded, on the blocking
+    /// pool, before the write transaction).
+    pub bodies: Arc<crate::services::bodies::BodyRenderer>,
     /// `/readyz`'s check, shared by concurrent probes.
     pub readiness: Coalesced<bool>,
     /// The pending-comment count of `/metrics`, shared by concurrent scrapes.
@@ -59,7 +62,16 @@ impl AppState {
             std::time::Duration::from_millis(u64::from(config.password_hash_wait_ms)),
             metrics.password_hashes.clone(),
         ));
+        let bodies = Arc::new(crate::services::bodies::BodyRenderer::new(
+            config.render_concurrency,
+            std::time::Duration::from_millis(u64::from(config.render_wait_ms)),
+            crate::domain::body::BodyLimits {
+                max_bytes: config.body_max_bytes as usize,
+                max_depth: config.body_max_depth as usize,
+            },
+        ));
         AppState(Arc::new(Shared {
+            bodies,
             passwords,
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
             readiness: Coalesced::default(),

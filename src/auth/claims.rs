@@ -298,6 +298,68 @@ impl JwtKeys {
             .map(|data| data.claims)
             .map_err(|_| invalid())
     }
+
+    /// Sign a commenter token: the proof, held by whoever submitted comment
+    /// `comment_id`, that they wrote it from the address whose digest is
+    /// `email_digest`. Its audience (`<aud>:commenter`) is its own, so it is
+    /// accepted as nothing else.
+    pub fn issue_commenter(
+        &self,
+        comment_id: &str,
+        email_digest: &str,
+        ttl_secs: i64,
+    ) -> Result<String, AppError> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = CommenterClaims {
+            sub: comment_id.to_string(),
+            em: email_digest.to_string(),
+            iat: now,
+            nbf: now,
+            exp: now + ttl_secs,
+            iss: self.issuer.clone(),
+            aud: self.commenter_audience(),
+        };
+        let mut header = Header::new(self.algorithm);
+        header.kid = Some(self.signing_kid.clone());
+        jsonwebtoken::encode(&header, &claims, &self.signing)
+            .map_err(|e| AppError::internal(anyhow::anyhow!("signing a token: {e}")))
+    }
+
+    /// The claims of a valid commenter token (signature, `kid`, `exp`,
+    /// `iss`, `aud` checked), or `None`.
+    pub fn verify_commenter(&self, token: &str) -> Option<CommenterClaims> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != self.algorithm {
+            return None;
+        }
+        let kid = header.kid.as_deref().unwrap_or(&self.signing_kid);
+        let key = self.verifying.get(kid)?;
+        let mut validation = self.validation.clone();
+        validation.set_audience(&[self.commenter_audience()]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        jsonwebtoken::decode::<CommenterClaims>(token, key, &validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+
+    fn commenter_audience(&self) -> String {
+        format!("{}:commenter", self.audience)
+    }
+}
+
+/// The claims of a commenter token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CommenterClaims {
+    /// The comment its holder submitted.
+    pub sub: String,
+    /// SHA-256 (hex) of the address it was submitted from, trimmed and
+    /// lower-cased: the token names the address without showing it.
+    pub em: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
 }
 
 #[cfg(test)]

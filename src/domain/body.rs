@@ -43,14 +43,83 @@ pub struct Rendered {
     pub word_count: i32,
 }
 
+/// How many times the longest body the HTML it renders to may be.
+pub const HTML_EXPANSION: usize = 4;
+
 /// Words per minute used for `reading_time_minutes`.
 const WORDS_PER_MINUTE: i32 = 230;
 /// Longest derived excerpt, in characters.
 const EXCERPT_CHARS: usize = 300;
 
-/// Render and sanitize a body.
+/// What a body is held to before it is rendered (`BROADSHEET_BODY_MAX_BYTES`,
+/// `BROADSHEET_BODY_MAX_DEPTH`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimits {
+    /// Longest body, in bytes of UTF-8.
+    pub max_bytes: usize,
+    /// Deepest nesting of elements that need an end tag (block quotes, lists,
+    /// `<div>`s, ...), counted on the HTML a body renders to.
+    pub max_depth: usize,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        BodyLimits {
+            max_bytes: 512 * 1024,
+            max_depth: 64,
+        }
+    }
+}
+
+/// Render and sanitize a body, or say why it is refused: larger than
+/// `limits.max_bytes`, nested deeper than `limits.max_depth`, or holding a
+/// character XML forbids. Linear in the body's size: the depth is checked
+/// before html5ever, whose work grows with the square of the depth, sees it.
+pub fn render_checked(
+    body: &str,
+    format: BodyFormat,
+    limits: BodyLimits,
+) -> Result<Rendered, String> {
+    if body.len() > limits.max_bytes {
+        return Err(format!("must be at most {} bytes", limits.max_bytes));
+    }
+    if let Some(problem) = super::text::multi_line_problem(body) {
+        return Err(problem.to_string());
+    }
+    let raw_html = raw_html(body, format);
+    // Markdown can expand: 2 bytes of `> ` are 27 of `<blockquote>` and its
+    // end tag, and the sanitizer's time follows the HTML's size.
+    let max_html = limits.max_bytes.saturating_mul(HTML_EXPANSION);
+    if raw_html.len() > max_html {
+        return Err(format!(
+            "renders to more than {max_html} bytes of HTML ({HTML_EXPANSION} times the longest body)"
+        ));
+    }
+    if super::nesting::deeper_than(&raw_html, limits.max_depth) {
+        return Err(format!(
+            "nests block quotes, lists or elements deeper than {} levels",
+            limits.max_depth
+        ));
+    }
+    Ok(finish(&raw_html))
+}
+
+/// Render and sanitize a body whatever it holds (imports, old rows): what
+/// nests deeper than the default limit is flattened (those tags left out,
+/// their text kept), so that this too takes time linear in the body's size.
 pub fn render(body: &str, format: BodyFormat) -> Rendered {
-    let raw_html = match format {
+    let raw_html = raw_html(body, format);
+    let max = BodyLimits::default().max_depth;
+    if super::nesting::deeper_than(&raw_html, max) {
+        finish(&super::nesting::flatten(&raw_html, max))
+    } else {
+        finish(&raw_html)
+    }
+}
+
+/// The HTML a body is written as or renders to, not yet sanitized.
+fn raw_html(body: &str, format: BodyFormat) -> String {
+    match format {
         BodyFormat::Markdown => {
             let parser = pulldown_cmark::Parser::new_ext(body, pulldown_cmark::Options::empty());
             let mut out = String::with_capacity(body.len() + body.len() / 4);
@@ -58,8 +127,11 @@ pub fn render(body: &str, format: BodyFormat) -> Rendered {
             out
         }
         BodyFormat::Html => body.to_string(),
-    };
-    let html = sanitize(&raw_html);
+    }
+}
+
+fn finish(raw_html: &str) -> Rendered {
+    let html = sanitize(raw_html);
     let text = html_to_text(&html);
     let word_count = text
         .split_whitespace()
@@ -225,6 +297,30 @@ mod tests {
         assert!(ex.chars().count() <= 300, "{}", ex.chars().count());
         assert!(ex.ends_with("word…"), "{ex}");
         assert_eq!(derive_excerpt("Short one.\n\nNext."), "Short one.");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_when_checked_and_flattened_otherwise() {
+        let limits = BodyLimits {
+            max_bytes: 1_000_000,
+            max_depth: 8,
+        };
+        for (body, format) in [
+            ("> ".repeat(9) + "x", BodyFormat::Markdown),
+            ("- ".repeat(9) + "x", BodyFormat::Markdown),
+            ("<div>".repeat(9) + "x", BodyFormat::Html),
+        ] {
+            assert!(render_checked(&body, format, limits).is_err(), "{body}");
+        }
+        assert!(render_checked(&("> ".repeat(3) + "x"), BodyFormat::Markdown, limits).is_ok());
+        let big = BodyLimits {
+            max_bytes: 10,
+            ..limits
+        };
+        assert!(render_checked("eleven byte", BodyFormat::Markdown, big).is_err());
+        let flat = render(&("> ".repeat(1000) + "deep"), BodyFormat::Markdown);
+        assert_eq!(flat.text, "deep");
+        assert!(flat.html.matches("<blockquote>").count() <= 64);
     }
 
     #[test]

@@ -3,5 +3,7 @@
 
 pub mod body;
 pub mod comment;
+pub mod nesting;
 pub mod pagination;
 pub mod slug;
+pub mod text;

@@ -164,4 +164,8 @@ pub struct SubmitCommentPayload {
     /// PENDING while it waits for moderation, APPROVED when published at once.
     pub status: CommentModeration,
     pub comment: Comment,
+    /// For readers: the proof that they wrote this comment. Send it back as
+    /// `commenterToken` with later comments: once this one is approved, they
+    /// skip first-time moderation. Null for staff.
+    pub commenter_token: Option<String>,
 }

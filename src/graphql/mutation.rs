@@ -165,6 +165,10 @@ pub struct SubmitCommentInput {
     pub body: String,
     /// An approved comment of the same article to reply to.
     pub parent_id: Option<ID>,
+    /// The `commenterToken` answered to an earlier comment of yours: once
+    /// that comment is approved, it lets this one skip first-time moderation.
+    /// Without it (or with one that proves nothing) the comment is held.
+    pub commenter_token: Option<String>,
 }
 
 /// Tag fields; `name` is required on create.
@@ -576,13 +580,18 @@ impl MutationRoot {
             author_url: input.author_url,
             body: Some(input.body),
             parent_id: input.parent_id.map(|p| p.0),
+            commenter_token: input.commenter_token,
         };
-        let view = comments::submit(state, req, &input.article_id, new)
+        let comments::Submitted {
+            view,
+            commenter_token,
+        } = comments::submit(state, req, &input.article_id, new)
             .await
             .gql()?;
         Ok(SubmitCommentPayload {
             status: CommentModeration::parse(&view.comment.status),
             comment: Comment(view),
+            commenter_token,
         })
     }
 

@@ -58,6 +58,11 @@ pub struct CommentDto {
     /// Staff only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// Only in the answer to a reader's submission: the proof that they wrote
+    /// this comment. Send it back as `commenter_token` with later comments:
+    /// once this one is approved, they skip first-time moderation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commenter_token: Option<String>,
 }
 
 /// Who a comment is shown to.
@@ -86,6 +91,7 @@ impl CommentDto {
             body: staff.then(|| c.body.clone()),
             ip: if staff { c.ip.clone() } else { None },
             user_agent: if staff { c.user_agent.clone() } else { None },
+            commenter_token: None,
         }
     }
 }
@@ -109,6 +115,10 @@ pub struct SubmitComment {
     pub body: Option<String>,
     /// An approved comment of the same article to reply to.
     pub parent_id: Option<String>,
+    /// The `commenter_token` answered to an earlier comment of yours: once
+    /// that comment is approved, it lets this one skip first-time moderation.
+    /// Without it (or with one that proves nothing) the comment is held.
+    pub commenter_token: Option<String>,
 }
 
 /// A moderation change.
@@ -218,8 +228,12 @@ pub async fn submit_comment(
         author_url: body.author_url,
         body: body.body,
         parent_id: body.parent_id,
+        commenter_token: body.commenter_token,
     };
-    let view = comments::submit(&state, &ctx, &article, input).await?;
+    let comments::Submitted {
+        view,
+        commenter_token,
+    } = comments::submit(&state, &ctx, &article, input).await?;
     let status = if view.comment.status == comments::APPROVED {
         StatusCode::CREATED
     } else {
@@ -238,7 +252,10 @@ pub async fn submit_comment(
     Ok((
         status,
         headers,
-        AxumJson(CommentDto::new(&view, Viewer::Submitter)),
+        AxumJson(CommentDto {
+            commenter_token,
+            ..CommentDto::new(&view, Viewer::Submitter)
+        }),
     )
         .into_response())
 }

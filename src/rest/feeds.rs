@@ -44,8 +44,8 @@ async fn respond(
 ) -> Result<Response, AppError> {
     let feed = feeds::build(state, &scope).await?;
     let (content_type, bytes) = match format {
-        Format::Rss => (RSS, rss_bytes(&feed)?),
-        Format::Atom => (ATOM, atom_bytes(&feed)?),
+        Format::Rss => (RSS, xml_chars_only(rss_bytes(&feed)?)),
+        Format::Atom => (ATOM, xml_chars_only(atom_bytes(&feed)?)),
     };
     Ok(bytes_response(
         headers,
@@ -54,6 +54,19 @@ async fn respond(
         feed.updated,
         FEED_MAX_AGE,
     ))
+}
+
+/// The document without the characters XML 1.0 forbids (control
+/// characters in rows written before input refused them): a feed reader
+/// drops a whole feed over one of them.
+fn xml_chars_only(bytes: Vec<u8>) -> Vec<u8> {
+    match String::from_utf8(bytes) {
+        Ok(doc) => match crate::domain::text::xml_safe(&doc) {
+            std::borrow::Cow::Borrowed(_) => doc.into_bytes(),
+            std::borrow::Cow::Owned(clean) => clean.into_bytes(),
+        },
+        Err(e) => e.into_bytes(),
+    }
 }
 
 /// RSS 2.0. Bylines go in `dc:creator` (RSS `<author>` must be an email

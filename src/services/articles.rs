@@ -15,9 +15,9 @@ use sea_orm::{
 use crate::{
     auth::{Actor, Role, policy},
     domain::{
-        body::{self, BodyFormat},
+        body::{self, BodyFormat, Rendered},
         pagination::{Cursor, Page, PageRequest},
-        slug,
+        slug, text,
     },
     entities::{article, article_author, article_slug, article_tag, author, source, tag},
     error::{AppError, FieldError},
@@ -1025,6 +1025,26 @@ async fn validate(
             errors.push(FieldError::new(name, "must be an absolute http(s) URL"));
         }
     }
+    // Single-line text goes into feeds' XML as is: no control characters.
+    if let Some(problem) = f.title.as_deref().and_then(text::single_line_problem) {
+        errors.push(FieldError::new("title", problem));
+    }
+    for (name, value, single_line) in [
+        ("standfirst", &f.standfirst, false),
+        ("excerpt", &f.excerpt, true),
+        ("feature_image_alt", &f.feature_image_alt, true),
+    ] {
+        if let Some(Some(v)) = value {
+            let problem = if single_line {
+                text::single_line_problem(v)
+            } else {
+                text::multi_line_problem(v)
+            };
+            if let Some(problem) = problem {
+                errors.push(FieldError::new(name, problem));
+            }
+        }
+    }
     for (name, value, max) in [
         ("standfirst", &f.standfirst, 5_000),
         ("excerpt", &f.excerpt, 2_000),
@@ -1211,6 +1231,53 @@ pub async fn free_slug(db: &impl ConnectionTrait, base: &str) -> Result<String, 
     Err(AppError::Conflict(format!("no free slug near {base:?}")))
 }
 
+/// A body rendered before the write transaction: its source, format and output.
+struct Prepared {
+    source: String,
+    format: BodyFormat,
+    rendered: Rendered,
+}
+
+/// The body source and format a write stores: the given ones, else the
+/// stored ones (`current`), else an empty Markdown body.
+fn body_of(f: &ArticleFields, current: Option<&article::Model>) -> (String, BodyFormat) {
+    let format = f
+        .body_format
+        .as_deref()
+        .and_then(BodyFormat::parse)
+        .or_else(|| current.and_then(|c| BodyFormat::parse(&c.body_format)))
+        .unwrap_or(BodyFormat::Markdown);
+    let source = f
+        .body
+        .clone()
+        .or_else(|| current.map(|c| c.body.clone()))
+        .unwrap_or_default();
+    (source, format)
+}
+
+/// Render the body a write stores, through the bounded renderer (422 on
+/// `body` when too large or too deep). An unknown format is left for
+/// [`validate`] to report.
+async fn prepare_body(
+    state: &AppState,
+    f: &ArticleFields,
+    current: Option<&article::Model>,
+) -> Result<Option<Prepared>, AppError> {
+    if f.body_format
+        .as_deref()
+        .is_some_and(|v| BodyFormat::parse(v).is_none())
+    {
+        return Ok(None);
+    }
+    let (source, format) = body_of(f, current);
+    let rendered = state.bodies.render("body", source.clone(), format).await?;
+    Ok(Some(Prepared {
+        source,
+        format,
+        rendered,
+    }))
+}
+
 /// Create an article. Authors and contributors are put on the byline when
 /// none is given and must be on it otherwise; contributors may not publish.
 pub async fn create(
@@ -1219,6 +1286,7 @@ pub async fn create(
     mut f: ArticleFields,
 ) -> Result<ArticleView, AppError> {
     let (_, role) = policy::require_staff(actor)?;
+    let prepared = prepare_body(state, &f, None).await?;
     let txn = crate::services::write_txn(state).await?;
     validate(&txn, &mut f, true).await?;
     let status = f.status.clone().unwrap_or_else(|| DRAFT.to_string());
@@ -1251,13 +1319,12 @@ pub async fn create(
             free_slug(&txn, if base.is_empty() { "article" } else { &base }).await?
         }
     };
-    let format = f
-        .body_format
-        .as_deref()
-        .and_then(BodyFormat::parse)
-        .unwrap_or(BodyFormat::Markdown);
-    let body_src = f.body.clone().unwrap_or_default();
-    let rendered = body::render(&body_src, format);
+    let Prepared {
+        source: body_src,
+        format,
+        rendered,
+    } = prepared
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("a new body is always rendered")))?;
     let at = now();
     let published_at = match f.published_at {
         Some(p) => p,
@@ -1330,6 +1397,20 @@ pub async fn update(
     expected: Expected,
 ) -> Result<ArticleView, AppError> {
     let (_, role) = policy::require_staff(actor)?;
+    // A new body (or format) is rendered before the write lock is taken;
+    // the body it applies to is checked again inside (a format-only change
+    // renders the stored body).
+    let prepared = if f.body.is_some() || f.body_format.is_some() {
+        let before = article::Entity::find_by_id(id.to_string())
+            .one(&state.db)
+            .await?
+            .ok_or(AppError::NotFound {
+                resource: "article",
+            })?;
+        prepare_body(state, &f, Some(&before)).await?
+    } else {
+        None
+    };
     let txn = crate::services::write_txn(state).await?;
     let current = article::Entity::find_by_id(id.to_string())
         .one(&txn)
@@ -1418,15 +1499,14 @@ pub async fn update(
     if let Some(v) = f.excerpt.clone() {
         model.excerpt = Set(clean(v));
     }
-    if f.body.is_some() || f.body_format.is_some() {
-        let format = f
-            .body_format
-            .as_deref()
-            .and_then(BodyFormat::parse)
-            .or_else(|| BodyFormat::parse(&current.body_format))
-            .unwrap_or(BodyFormat::Markdown);
-        let src = f.body.clone().unwrap_or_else(|| current.body.clone());
-        let rendered = body::render(&src, format);
+    if let Some(p) = prepared {
+        let (src, format) = body_of(&f, Some(&current));
+        if src != p.source || format != p.format {
+            return Err(AppError::Conflict(
+                "the article was changed by someone else at the same time; retry".into(),
+            ));
+        }
+        let rendered = p.rendered;
         model.body = Set(src);
         model.body_format = Set(format.as_str().to_string());
         model.body_html = Set(rendered.html);

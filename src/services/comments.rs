@@ -17,6 +17,7 @@ use crate::{
     domain::{
         comment as text,
         pagination::{Cursor, Page, PageRequest},
+        text as plain,
     },
     entities::{article, comment, user, webhook},
     error::{AppError, FieldError},
@@ -48,6 +49,17 @@ pub struct NewComment {
     pub author_url: Option<String>,
     pub body: Option<String>,
     pub parent_id: Option<String>,
+    /// The commenter token of an earlier submission: with it, a commenter
+    /// whose earlier comment was approved skips first-time moderation.
+    pub commenter_token: Option<String>,
+}
+
+/// What a submission answers: the comment, and (for readers) the commenter
+/// token to send with their next comments.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub view: CommentView,
+    pub commenter_token: Option<String>,
 }
 
 /// A comment with its rendered body.
@@ -82,38 +94,24 @@ async fn visible_article(
 }
 
 /// What a comment submission reads before the write lock: its article's
-/// few columns it checks, and two facts about the rest of the database.
+/// few columns it checks, and whether any webhook endpoint is active. Nothing
+/// about the commenter's address: no answer may depend on whether it is known.
 #[derive(sea_orm::FromQueryResult)]
 struct SubmissionGate {
     id: String,
     status: String,
     published_at: Option<chrono::DateTime<chrono::Utc>>,
     comment_status: String,
-    known_commenter: bool,
     any_hook: bool,
 }
 
-/// The visible article `id_or_slug` (or 404), whether `email` (when asked)
-/// already has an approved comment, and whether any webhook endpoint is
-/// active, in one statement.
+/// The visible article `id_or_slug` (or 404) and whether any webhook
+/// endpoint is active, in one statement.
 async fn submission_gate(
     db: &impl ConnectionTrait,
     id_or_slug: &str,
-    email: Option<&str>,
 ) -> Result<SubmissionGate, AppError> {
     use sea_orm::ExprTrait as _;
-    let known = match email {
-        // One row is enough (a prolific address has thousands).
-        Some(email) => Expr::exists(
-            Query::select()
-                .expr(Expr::val(1))
-                .from(comment::Entity)
-                .and_where(Expr::col(comment::Column::AuthorEmail).eq(email))
-                .and_where(Expr::col(comment::Column::Status).eq(APPROVED))
-                .to_owned(),
-        ),
-        None => Expr::val(false),
-    };
     let any_hook = Expr::exists(
         Query::select()
             .expr(Expr::val(1))
@@ -131,7 +129,6 @@ async fn submission_gate(
             article::Column::PublishedAt,
             article::Column::CommentStatus,
         ])
-        .column_as(known, "known_commenter")
         .column_as(any_hook, "any_hook")
         .filter(articles::is_id_or_slug(id_or_slug))
         .into_model::<SubmissionGate>()
@@ -149,13 +146,15 @@ async fn submission_gate(
 /// [`MAX_BODY_CHARS`] characters.
 pub fn field_errors(name: &str, email: &str, url: Option<&str>, body: &str) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    if name.is_empty() {
+    if plain::is_blank(name) {
         errors.push(FieldError::new("author_name", "is required"));
     } else if name.chars().count() > 100 {
         errors.push(FieldError::new(
             "author_name",
             "must be at most 100 characters",
         ));
+    } else if let Some(problem) = plain::single_line_problem(name) {
+        errors.push(FieldError::new("author_name", problem));
     }
     if email.is_empty() {
         errors.push(FieldError::new("author_email", "is required"));
@@ -170,13 +169,8 @@ pub fn field_errors(name: &str, email: &str, url: Option<&str>, body: &str) -> V
             "must be an absolute http(s) URL",
         ));
     }
-    if body.is_empty() {
-        errors.push(FieldError::new("body", "is required"));
-    } else if body.chars().count() > MAX_BODY_CHARS {
-        errors.push(FieldError::new(
-            "body",
-            format!("must be at most {MAX_BODY_CHARS} characters"),
-        ));
+    if let Err(problem) = check_body(body) {
+        errors.push(FieldError::new("body", problem));
     }
     errors
 }
@@ -199,7 +193,7 @@ pub async fn submit(
     ctx: &RequestContext,
     article_ref: &str,
     input: NewComment,
-) -> Result<CommentView, AppError> {
+) -> Result<Submitted, AppError> {
     let cfg = &state.config;
     let staff = match &ctx.actor {
         Actor::User { id, .. } => Some(
@@ -230,10 +224,8 @@ pub async fn submit(
     let name = name.map(|n| n.trim().to_string()).unwrap_or_default();
     let email = email.map(|e| e.trim().to_string()).unwrap_or_default();
     // Read before the write lock, which every comment waits for: the
-    // article, whether the address already has an approved comment
-    // (first-time moderation) and whether any endpoint is to be told.
-    let first_time_rule = staff.is_none() && cfg.comment_moderation == Moderation::FirstTime;
-    let gate = submission_gate(&state.db, article_ref, first_time_rule.then_some(&*email)).await?;
+    // article and whether any endpoint is to be told.
+    let gate = submission_gate(&state.db, article_ref).await?;
     let article = &gate;
     let closed_by_age = cfg.comments_close_after_days > 0
         && article
@@ -258,7 +250,6 @@ pub async fn submit(
         .unwrap_or("")
         .to_string();
     let mut errors = field_errors(&name, &email, url.as_deref(), &body);
-    let known_commenter = gate.known_commenter;
     // The endpoints to tell, as of this moment (read only when there are).
     let hooks = if gate.any_hook {
         super::webhooks::active_hooks(&state.db).await?
@@ -291,6 +282,15 @@ pub async fn submit(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
+    // A known commenter is one who proves it: the token of their own
+    // earlier comment, since approved, from this same address. Only a valid
+    // token for this address leads to a read, so nothing else about the
+    // address (known or not) changes the answer or its timing.
+    let email_digest = digest_email(&email);
+    let proven = match (&staff, input.commenter_token.as_deref()) {
+        (None, Some(token)) => proven_commenter(state, token, &email_digest).await?,
+        _ => false,
+    };
     let at = now();
     let status = if staff.is_some() {
         APPROVED
@@ -305,7 +305,7 @@ pub async fn submit(
         match cfg.comment_moderation {
             Moderation::None => APPROVED,
             Moderation::All => PENDING,
-            Moderation::FirstTime if known_commenter => APPROVED,
+            Moderation::FirstTime if proven => APPROVED,
             Moderation::FirstTime => PENDING,
         }
     };
@@ -339,7 +339,65 @@ pub async fn submit(
         txn.commit().await?;
         state.webhook_wake.notify_one();
     }
-    Ok(saved.into())
+    // The token to keep: the one that proved them (while this comment
+    // waits), else one naming this comment (valid once it is approved).
+    let commenter_token = match (&saved.user_id, proven && saved.status != APPROVED) {
+        (Some(_), _) => None,
+        (None, true) => input.commenter_token.clone(),
+        (None, false) => Some(state.keys.issue_commenter(
+            &saved.id,
+            &email_digest,
+            i64::from(cfg.commenter_token_days) * 86_400,
+        )?),
+    };
+    Ok(Submitted {
+        view: saved.into(),
+        commenter_token,
+    })
+}
+
+/// Why a comment body is refused, if it is: empty once invisible characters
+/// (zero-width spaces, joiners, BOM, bidi marks, whitespace) are set aside,
+/// too long, or holding a character XML forbids.
+fn check_body(body: &str) -> Result<(), String> {
+    if plain::is_blank(body) {
+        Err("is required (and must hold something visible)".into())
+    } else if body.chars().count() > MAX_BODY_CHARS {
+        Err(format!("must be at most {MAX_BODY_CHARS} characters"))
+    } else if let Some(problem) = plain::multi_line_problem(body) {
+        Err(problem.into())
+    } else {
+        Ok(())
+    }
+}
+
+/// SHA-256 (hex) of an address, trimmed and lower-cased.
+fn digest_email(email: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(email.trim().to_lowercase().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `token` proves its holder wrote an approved comment from the
+/// address whose digest is `email_digest`.
+async fn proven_commenter(
+    state: &AppState,
+    token: &str,
+    email_digest: &str,
+) -> Result<bool, AppError> {
+    let Some(claims) = state.keys.verify_commenter(token) else {
+        return Ok(false);
+    };
+    if claims.em != email_digest {
+        return Ok(false);
+    }
+    let earlier = comment::Entity::find_by_id(claims.sub)
+        .one(&state.db)
+        .await?;
+    Ok(earlier
+        .is_some_and(|c| c.status == APPROVED && digest_email(&c.author_email) == email_digest))
 }
 
 /// The insert of `c`, unless the same address posted the same text to the
@@ -366,6 +424,10 @@ fn insert_unless_duplicate(
             _ => Expr::cust_with_values("\"author_email\" || '' = $1", [c.author_email.clone()]),
         })
         .and_where(Expr::col(comment::Column::Body).eq(c.body.clone()))
+        // From the same client address: the answer to a repeat tells its
+        // sender only about their own comments, never whether someone else
+        // (or an address) posted this text.
+        .and_where(Expr::col(comment::Column::Ip).eq(c.ip.clone()))
         .and_where(
             Expr::col(comment::Column::CreatedAt)
                 .gt(c.created_at - Duration::minutes(DUPLICATE_WINDOW_MINUTES)),
@@ -633,12 +695,9 @@ pub async fn moderate(
     require_moderator(actor)?;
     let status = status.map(|s| parse_status("status", s)).transpose()?;
     if let Some(b) = body
-        && (b.trim().is_empty() || b.chars().count() > MAX_BODY_CHARS)
+        && let Err(problem) = check_body(b.trim())
     {
-        return Err(AppError::validation(
-            "body",
-            format!("must be 1 to {MAX_BODY_CHARS} characters"),
-        ));
+        return Err(AppError::validation("body", problem));
     }
     let txn = crate::services::write_txn(state).await?;
     let current = comment::Entity::find_by_id(id.to_string())

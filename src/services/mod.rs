@@ -5,6 +5,7 @@
 
 pub mod articles;
 pub mod auth;
+pub mod bodies;
 pub mod comments;
 pub mod feeds;
 pub mod previews;

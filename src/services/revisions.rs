@@ -140,18 +140,102 @@ pub async fn diff(
         None => (format!("current (version {})", a.version), a.body.clone()),
     };
     let old_label = format!("revision {} (version {})", old.id, old.version);
-    let mut old_text = old.body;
-    let mut new_text = new_body;
+    Ok(bounded_diff(
+        &old.body,
+        &new_body,
+        &old_label,
+        &new_label,
+        state.config.revision_diff_max_lines as usize,
+    ))
+}
+
+/// How a diff is made: the lines both texts begin and end with are set
+/// aside (linear), and the region between is compared line by line only
+/// when it holds at most `max_lines` lines (old plus new): the comparison's
+/// work grows with up to the square of that. A larger region is shown as
+/// one replacement, said in the `+++` header.
+#[derive(Debug, PartialEq, Eq)]
+enum Plan {
+    LineByLine,
+    Replace { prefix: usize, suffix: usize },
+}
+
+fn plan(old: &[&str], new: &[&str], max_lines: usize) -> Plan {
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let suffix = old[prefix..]
+        .iter()
+        .rev()
+        .zip(new[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let changed = (old.len() - prefix - suffix) + (new.len() - prefix - suffix);
+    if changed <= max_lines {
+        Plan::LineByLine
+    } else {
+        Plan::Replace { prefix, suffix }
+    }
+}
+
+/// A unified diff of `old` to `new` with 3 lines of context, bounded by
+/// `max_lines` (see [`Plan`]).
+fn bounded_diff(
+    old: &str,
+    new: &str,
+    old_label: &str,
+    new_label: &str,
+    max_lines: usize,
+) -> String {
+    let mut old_text = old.to_string();
+    let mut new_text = new.to_string();
     for t in [&mut old_text, &mut new_text] {
         if !t.ends_with('\n') {
             t.push('\n');
         }
     }
-    Ok(similar::TextDiff::from_lines(&old_text, &new_text)
-        .unified_diff()
-        .context_radius(3)
-        .header(&old_label, &new_label)
-        .to_string())
+    let old_lines: Vec<&str> = old_text.split_inclusive('\n').collect();
+    let new_lines: Vec<&str> = new_text.split_inclusive('\n').collect();
+    let (prefix, suffix) = match plan(&old_lines, &new_lines, max_lines) {
+        Plan::LineByLine => {
+            return similar::TextDiff::from_lines(&old_text, &new_text)
+                .unified_diff()
+                .context_radius(3)
+                .header(old_label, new_label)
+                .to_string();
+        }
+        Plan::Replace { prefix, suffix } => (prefix, suffix),
+    };
+    const CONTEXT: usize = 3;
+    let before = prefix.saturating_sub(CONTEXT);
+    let after_old = (old_lines.len() - suffix + CONTEXT).min(old_lines.len());
+    let after_new = (new_lines.len() - suffix + CONTEXT).min(new_lines.len());
+    let range = |start: usize, end: usize| {
+        let len = end - start;
+        // Unified diff: 1-based start; an empty range names the line before.
+        let first = if len == 0 { start } else { start + 1 };
+        format!("{first},{len}")
+    };
+    let mut out = format!(
+        "--- {old_label}\n+++ {new_label} (the changed region is over {max_lines} lines: shown as one replacement)\n@@ -{} +{} @@\n",
+        range(before, after_old),
+        range(before, after_new)
+    );
+    for line in &old_lines[before..prefix] {
+        out.push(' ');
+        out.push_str(line);
+    }
+    for line in &old_lines[prefix..old_lines.len() - suffix] {
+        out.push('-');
+        out.push_str(line);
+    }
+    for line in &new_lines[prefix..new_lines.len() - suffix] {
+        out.push('+');
+        out.push_str(line);
+    }
+    for line in &old_lines[old_lines.len() - suffix..after_old] {
+        out.push(' ');
+        out.push_str(line);
+    }
+    out
 }
 
 /// Put a revision's content back. This is an update like any other, so the
@@ -179,4 +263,44 @@ pub async fn restore(
         ..Default::default()
     };
     articles::update(state, actor, &a.id, fields, Expected::Any).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_changed_region_within_the_bound_is_compared_line_by_line() {
+        let lines: Vec<String> = (0..20_000).map(|i| format!("line {i}\n")).collect();
+        let old: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let mut new = old.clone();
+        new.reverse();
+        // 40,000 changed lines: over the bound, one replacement.
+        assert_eq!(
+            plan(&old, &new, 5_000),
+            Plan::Replace {
+                prefix: 0,
+                suffix: 0
+            }
+        );
+        // One line changed in the middle of 20,000: two changed lines.
+        let mut edited = old.clone();
+        edited[10_000] = "changed\n";
+        assert_eq!(plan(&old, &edited, 5_000), Plan::LineByLine);
+        // The bound is on the region, not on the length of the bodies.
+        assert_eq!(plan(&old, &old, 100), Plan::LineByLine);
+    }
+
+    #[test]
+    fn a_replacement_is_a_valid_unified_diff_with_context() {
+        let old = "a\nb\nc\nd\ne\nf\ng\nh\n";
+        let new = "a\nb\nc\nd\nX\nY\nZ\ng\nh\n";
+        let d = bounded_diff(old, new, "old", "new", 0);
+        assert_eq!(
+            d,
+            "--- old\n+++ new (the changed region is over 0 lines: shown as one replacement)\n@@ -2,7 +2,8 @@\n b\n c\n d\n-e\n-f\n+X\n+Y\n+Z\n g\n h\n"
+        );
+        // Within the bound, the usual line-by-line diff.
+        assert!(bounded_diff(old, new, "old", "new", 100).contains("-e\n-f\n+X\n+Y\n+Z\n"));
+    }
 }

@@ -13,7 +13,7 @@ use crate::{
     auth::{Actor, Role, policy},
     domain::{
         pagination::{Page, Window},
-        slug,
+        slug, text,
     },
     entities::{author, source, tag, user},
     error::{AppError, FieldError},
@@ -48,6 +48,11 @@ impl Check {
                 "name",
                 format!("must be at most {MAX_NAME_CHARS} characters"),
             )),
+            Some(n) => {
+                if let Some(problem) = text::single_line_problem(n) {
+                    self.0.push(FieldError::new("name", problem));
+                }
+            }
             _ => {}
         }
         self
@@ -73,14 +78,22 @@ impl Check {
         }
         self
     }
-    fn text(mut self, field: &str, v: &Option<Option<String>>, max: usize) -> Self {
-        if let Some(Some(t)) = v
-            && t.chars().count() > max
-        {
-            self.0.push(FieldError::new(
-                field,
-                format!("must be at most {max} characters"),
-            ));
+    /// Text of at most `max` characters: on one line (a title), or not
+    /// (a bio), with no character a feed's XML could not carry.
+    fn text(mut self, field: &str, v: &Option<Option<String>>, max: usize, one_line: bool) -> Self {
+        if let Some(Some(t)) = v {
+            if t.chars().count() > max {
+                self.0.push(FieldError::new(
+                    field,
+                    format!("must be at most {max} characters"),
+                ));
+            } else if let Some(problem) = if one_line {
+                text::single_line_problem(t)
+            } else {
+                text::multi_line_problem(t)
+            } {
+                self.0.push(FieldError::new(field, problem));
+            }
         }
         self
     }
@@ -189,8 +202,8 @@ fn check_author(f: &AuthorFields, creating: bool) -> Result<(), AppError> {
     Check(Vec::new())
         .name(&f.name, creating)
         .slug(&f.slug)
-        .text("title", &f.title, 200)
-        .text("bio", &f.bio, 5_000)
+        .text("title", &f.title, 200, true)
+        .text("bio", &f.bio, 5_000, false)
         .url("avatar_url", &f.avatar_url)
         .url("website_url", &f.website_url)
         .done()
@@ -364,7 +377,7 @@ fn check_source(f: &SourceFields, creating: bool) -> Result<(), AppError> {
         .name(&f.name, creating)
         .slug(&f.slug)
         .url("homepage_url", &f.homepage_url)
-        .text("description", &f.description, 5_000)
+        .text("description", &f.description, 5_000, false)
         .url("logo_url", &f.logo_url)
         .url("feed_url", &f.feed_url)
         .done()

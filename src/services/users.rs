@@ -38,7 +38,7 @@ pub fn valid_email(email: &str) -> bool {
             !local.is_empty()
                 && !domain.is_empty()
                 && !domain.contains('@')
-                && !email.chars().any(char::is_whitespace)
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
                 && email.len() <= crate::auth::throttle::MAX_EMAIL_LEN
         }
         None => false,
@@ -62,6 +62,13 @@ pub async fn create(
             "password",
             format!("must be at least {MIN_PASSWORD_CHARS} characters"),
         ));
+    }
+    if let Some(problem) = input
+        .display_name
+        .as_deref()
+        .and_then(crate::domain::text::single_line_problem)
+    {
+        errors.push(FieldError::new("display_name", problem));
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -218,10 +225,12 @@ pub async fn update(
             format!("must be at least {MIN_PASSWORD_CHARS} characters"),
         ));
     }
-    if let Some(name) = &patch.display_name
-        && name.trim().is_empty()
-    {
-        errors.push(FieldError::new("display_name", "must not be empty"));
+    if let Some(name) = &patch.display_name {
+        if name.trim().is_empty() {
+            errors.push(FieldError::new("display_name", "must not be empty"));
+        } else if let Some(problem) = crate::domain::text::single_line_problem(name) {
+            errors.push(FieldError::new("display_name", problem));
+        }
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));

@@ -84,8 +84,12 @@ both_backends! {
         }
         assert_eq!(app.get_json(&format!("/api/v1/articles/{slug}"), 200).await["comment_count"], 1);
 
-        // The same email is known now: approved at once (WordPress's default).
-        let second = submit(&app, &slug, reader(&email, "A second thought.")).await;
+        // The same email with its commenter token (proof it wrote the
+        // approved comment): approved at once. The email alone proves nothing.
+        let token = held["commenter_token"].as_str().expect("a commenter token").to_string();
+        let mut second = reader(&email, "A second thought.");
+        second["commenter_token"] = json!(token);
+        let second = submit(&app, &slug, second).await;
         assert_eq!(second.status(), 201);
         assert_eq!(second.json::<Value>().await.unwrap()["status"], "approved");
 
@@ -107,7 +111,9 @@ both_backends! {
             assert!(!body.contains(&email), "{path} leaks the email");
         }
         assert!(!public.to_string().contains(&email));
-        let dup = submit(&app, &slug, reader(&email, "A second thought.")).await;
+        let mut dup = reader(&email, "A second thought.");
+        dup["commenter_token"] = json!(token);
+        let dup = submit(&app, &slug, dup).await;
         let dup_body = assert_problem(dup, 409, "conflict").await;
         assert!(!dup_body.to_string().contains(&email), "errors must not echo the email");
     }
@@ -118,10 +124,15 @@ both_backends! {
         // A known commenter...
         let first: Value = submit(&app, &slug, reader("known@example.org", "Hello.")).await.json().await.unwrap();
         approve(&app, &admin, first["id"].as_str().unwrap()).await;
+        let known = |text: &str| {
+            let mut v = reader("known@example.org", text);
+            v["commenter_token"] = first["commenter_token"].clone();
+            v
+        };
         // ...is still held with more than two links.
-        let links = submit(&app, &slug, reader("known@example.org", "See http://a.example https://b.example http://c.example")).await;
+        let links = submit(&app, &slug, known("See http://a.example https://b.example http://c.example")).await;
         assert_eq!(links.status(), 202);
-        let two = submit(&app, &slug, reader("known@example.org", "See http://a.example and https://b.example.")).await;
+        let two = submit(&app, &slug, known("See http://a.example and https://b.example.")).await;
         assert_eq!(two.status(), 201);
         let body: Value = two.json().await.unwrap();
         assert!(body["body_html"].as_str().unwrap().contains("<a href=\"http://a.example\" rel=\"nofollow ugc noopener\">"), "{body}");

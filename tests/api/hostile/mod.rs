@@ -47,7 +47,8 @@ pub struct Case {
     pub name: &'static str,
     pub method: &'static str,
     /// `{article}` is replaced by the id of a published article with one
-    /// approved comment, `{slug}` by its slug.
+    /// approved comment, `{slug}` by its slug (`{article}` also in a GraphQL
+    /// operation and its variables).
     pub path: String,
     pub who: As,
     pub body: Body,
@@ -157,6 +158,9 @@ async fn send(
             .header("content-type", *content_type)
             .body(bytes.clone()),
         Body::Graphql(query, variables) => {
+            let query = query.replace("{article}", id);
+            let variables: Value =
+                serde_json::from_str(&variables.to_string().replace("{article}", id)).unwrap();
             req.json(&json!({"query": query, "variables": variables}))
         }
     };
