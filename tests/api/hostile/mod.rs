@@ -10,6 +10,7 @@
 mod auth;
 mod bodies;
 mod graphql;
+mod graphql_cost;
 mod lists;
 mod network;
 
