@@ -195,8 +195,9 @@ tests_with! {
         thread(&app, 100).await;
         let q = "{article(slug:\"thread\"){comments(first:1,topLevel:true){edges{node{replies{parent{replies{parent{replies{id}}}}}}}}}}";
         let ((status, body, took), healthz) = healthz_during(&app, post(&app, &json!({"query": q}))).await;
-        assert_eq!(status, 503, "{body}");
-        assert_eq!(body["code"], "timeout", "{body}");
+        let head: String = body.to_string().chars().take(300).collect();
+        assert_eq!(status, 503, "{head}");
+        assert_eq!(body["code"], "timeout", "{head}");
         assert!(took < Duration::from_secs(4), "took {took:?}");
         assert!(healthz < Duration::from_secs(1), "/healthz took {healthz:?}");
     }
