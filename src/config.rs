@@ -150,6 +150,12 @@ pub struct Config {
     /// `BROADSHEET_GRAPHQL_REPLIES_*`, `_REVISIONS_MAX`, `_MAX_RESOLVED`: what
     /// answering a GraphQL document may cost in data (README "GraphQL cost of data").
     pub graphql_cost: GraphqlCost,
+    /// `BROADSHEET_MAX_LIST_OFFSET`: how deep any list may be read, `page × per_page`
+    /// or an offset cursor's position plus `first` (default 100,000); deeper is 422.
+    pub max_list_offset: u32,
+    /// `BROADSHEET_IMPORT_MAX_DEPTH`: deepest element nesting `import wordpress` reads
+    /// (default 64); a deeper element stops the import there (exit code 2 or 3).
+    pub import_max_depth: u32,
     /// `BROADSHEET_FEED_SIZE`: articles in each RSS/Atom feed (default 20, at most 100).
     pub feed_size: u32,
     /// `BROADSHEET_WEBHOOK_WORKER`: deliver webhooks from this instance (default true).
@@ -245,6 +251,8 @@ struct RawConfig {
     graphql_replies_max: Option<toml::Value>,
     graphql_revisions_max: Option<toml::Value>,
     graphql_max_resolved: Option<toml::Value>,
+    max_list_offset: Option<toml::Value>,
+    import_max_depth: Option<toml::Value>,
     feed_size: Option<toml::Value>,
     webhook_worker: Option<toml::Value>,
     webhook_allow_private: Option<toml::Value>,
@@ -315,6 +323,8 @@ impl Config {
             response_cache_mb: 24,
             revisions_keep: 50,
             graphql_cost: GraphqlCost::default(),
+            max_list_offset: crate::domain::pagination::DEFAULT_MAX_LIST_OFFSET,
+            import_max_depth: crate::services::transfer::wxr::DEFAULT_MAX_DEPTH,
             feed_size: DEFAULT_FEED_SIZE,
             webhook_worker: true,
             webhook_allow_private: false,
@@ -631,7 +641,7 @@ impl Config {
                 }
             };
         }
-        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 20] = [
+        let counts: [(&str, Option<toml::Value>, &mut u32, u32, u32); 22] = [
             (
                 "BROADSHEET_COMMENT_RATE_PER_MINUTE",
                 raw.comment_rate_per_minute,
@@ -722,6 +732,20 @@ impl Config {
                 &mut cfg.revisions_keep,
                 1,
                 10_000,
+            ),
+            (
+                "BROADSHEET_MAX_LIST_OFFSET",
+                raw.max_list_offset,
+                &mut cfg.max_list_offset,
+                100,
+                1_000_000_000,
+            ),
+            (
+                "BROADSHEET_IMPORT_MAX_DEPTH",
+                raw.import_max_depth,
+                &mut cfg.import_max_depth,
+                8,
+                1_000,
             ),
             (
                 "BROADSHEET_RESPONSE_CACHE_MB",
@@ -864,6 +888,11 @@ impl Config {
     }
 
     /// Whether the configured database is SQLite.
+    /// [`Config::max_list_offset`] as the pagination inputs take it.
+    pub fn list_depth(&self) -> u64 {
+        u64::from(self.max_list_offset)
+    }
+
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }

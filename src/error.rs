@@ -174,9 +174,13 @@ fn is_connection_lost(err: &sea_orm::DbErr) -> bool {
                     | Sqlx::PoolClosed
                     | Sqlx::WorkerCrashed
             ) || matches!(e.as_ref(), Sqlx::Database(d) if d.code().is_some_and(|c| {
-                // PostgreSQL: admin shutdown, crash shutdown, cannot connect now.
-                matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
-            }))
+                // PostgreSQL: admin shutdown, crash shutdown, cannot connect
+                // now; lock not available, deadlock, serialization failure.
+                matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "55P03" | "40P01" | "40001")
+            }) || d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some()
+                // SQLite: busy or locked past the busy timeout (primary codes
+                // 5 and 6, with their extended codes).
+                && d.code().and_then(|c| c.parse::<u32>().ok()).is_some_and(|n| matches!(n & 0xff, 5 | 6)))
         }
         _ => false,
     }
@@ -184,7 +188,8 @@ fn is_connection_lost(err: &sea_orm::DbErr) -> bool {
 
 impl From<sea_orm::DbErr> for AppError {
     /// Map database errors at the service boundary: a unique violation is a
-    /// conflict, a lost connection is 503, everything else is internal.
+    /// conflict, a lost connection or a database too busy to answer in time
+    /// is 503 (`Retry-After`), everything else is internal.
     fn from(err: sea_orm::DbErr) -> Self {
         use sea_orm::{DbErr, RuntimeErr, SqlErr};
         match err.sql_err() {

@@ -285,6 +285,7 @@ pub fn router(state: AppState) -> Router {
         .layer(tower::util::option_layer(cors))
         // (Body type changes between layers are mapped back to axum's `Body`.)
         .layer(MapResponseBodyLayer::new(Body::new))
+        .layer(tower::util::MapRequestLayer::new(drop_unfit_request_id))
         .layer(SetRequestIdLayer::new(x_request_id.clone(), MakeRequestIdV7))
         .layer(PropagateRequestIdLayer::new(x_request_id))
         // Every log line of a request carries its id.
@@ -349,4 +350,25 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(rest::problem::method_not_allowed)
         .layer(stack)
         .with_state(state)
+}
+
+/// A client's `x-request-id` is echoed and written into every log line of
+/// its request: one that is not a short plain token (at most 64 letters,
+/// digits, `.`, `_`, `-` or `:`) is dropped, and the request gets an id of
+/// ours instead.
+fn drop_unfit_request_id<B>(mut request: Request<B>) -> Request<B> {
+    let fit = |v: &HeaderValue| {
+        let b = v.as_bytes();
+        !b.is_empty()
+            && b.len() <= 64
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b':'))
+    };
+    let headers = request.headers_mut();
+    if headers.get_all("x-request-id").iter().count() > 1
+        || headers.get("x-request-id").is_some_and(|v| !fit(v))
+    {
+        headers.remove("x-request-id");
+    }
+    request
 }

@@ -276,11 +276,14 @@ impl Metrics {
 /// A NUL in the path or query is refused here, before anything reads it.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    // The methods the API serves need no allocation.
+    // The methods the API serves keep their names; any other (a client may
+    // send any token as a method) counts as "other", so the label set, the
+    // memory it holds and the size of `/metrics` stay bounded.
     let method = request.method();
-    let method = [
+    let method: &'static str = [
         ("GET", Method::GET),
         ("POST", Method::POST),
+        ("PUT", Method::PUT),
         ("PATCH", Method::PATCH),
         ("DELETE", Method::DELETE),
         ("HEAD", Method::HEAD),
@@ -288,10 +291,8 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     ]
     .into_iter()
     .find(|(_, m)| m == method)
-    .map_or_else(
-        || Cow::Owned(method.as_str().to_owned()),
-        |(name, _)| Cow::Borrowed(name),
-    );
+    .map_or("other", |(name, _)| name);
+    let method = Cow::Borrowed(method);
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -349,7 +350,15 @@ pub async fn serve(State(state): State<AppState>, headers: axum::http::HeaderMap
         .set(i64::try_from(entries).unwrap_or(i64::MAX));
     m.cache_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
     // The backlog needs the database; when it is down the last value stays.
-    if let Ok(pending) = crate::services::comments::pending_count(&state.db).await {
+    let pending = state
+        .pending_comments
+        .get(|| async {
+            crate::services::comments::pending_count(&state.db)
+                .await
+                .ok()
+        })
+        .await;
+    if let Some(pending) = pending {
         m.comments_pending
             .set(i64::try_from(pending).unwrap_or(i64::MAX));
     }

@@ -38,6 +38,10 @@ pub struct Shared {
     pub response_cache: Arc<crate::response_cache::ResponseCache>,
     /// Wakes this instance's webhook worker after a write queued deliveries.
     pub webhook_wake: Arc<tokio::sync::Notify>,
+    /// `/readyz`'s check, shared by concurrent probes.
+    pub readiness: Coalesced<bool>,
+    /// The pending-comment count of `/metrics`, shared by concurrent scrapes.
+    pub pending_comments: Coalesced<Option<u64>>,
 }
 
 impl AppState {
@@ -58,6 +62,8 @@ impl AppState {
         AppState(Arc::new(Shared {
             passwords,
             webhook_wake: Arc::new(tokio::sync::Notify::new()),
+            readiness: Coalesced::default(),
+            pending_comments: Coalesced::default(),
             response_cache,
             db,
             limits: Arc::new(Limits::from_config(&config)),
@@ -95,5 +101,77 @@ impl Limits {
         let mut out = self.login.keys().to_vec();
         out.push(("comments", Some(self.comments.len())));
         out
+    }
+}
+
+/// One database check shared by every request that arrives while it runs:
+/// a request reuses the answer of a check that started after it arrived (so
+/// the answer is never older than the request) and otherwise runs its own.
+/// For the anonymous operations endpoints outside the concurrency limit
+/// (`/readyz`, the backlog gauge of `/metrics`): however many come at once,
+/// at most one of their queries is in flight, and a flood of them cannot
+/// take the pool from the API.
+pub struct Coalesced<T> {
+    last: tokio::sync::Mutex<Option<(std::time::Instant, T)>>,
+}
+
+impl<T: Clone> Default for Coalesced<T> {
+    fn default() -> Self {
+        Coalesced {
+            last: tokio::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl<T: Clone> Coalesced<T> {
+    pub async fn get<Fut: std::future::Future<Output = T>>(
+        &self,
+        check: impl FnOnce() -> Fut,
+    ) -> T {
+        let arrived = std::time::Instant::now();
+        let mut last = self.last.lock().await;
+        if let Some((started, value)) = last.as_ref()
+            && *started >= arrived
+        {
+            return value.clone();
+        }
+        let started = std::time::Instant::now();
+        let value = check().await;
+        *last = Some((started, value.clone()));
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::Coalesced;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_callers_share_one_check_and_never_get_an_older_answer() {
+        let shared = std::sync::Arc::new(Coalesced::<u32>::default());
+        let runs = std::sync::Arc::new(AtomicU32::new(0));
+        let callers: Vec<_> = (0..100)
+            .map(|_| {
+                let (shared, runs) = (shared.clone(), runs.clone());
+                tokio::spawn(async move {
+                    shared
+                        .get(|| async {
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                            runs.fetch_add(1, Ordering::SeqCst) + 1
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for caller in callers {
+            caller.await.unwrap();
+        }
+        // The first caller's check, then one for everyone who came during it.
+        assert!(runs.load(Ordering::SeqCst) <= 2, "{runs:?}");
+        // A caller after those checks runs its own: answers are never stale.
+        let later = shared.get(|| async { 99 }).await;
+        assert_eq!(later, 99);
     }
 }

@@ -15,6 +15,7 @@ mod m20260101_000010_webhooks;
 mod m20260101_000011_create_import_refs;
 mod m20260101_000012_search_prefix_index;
 mod m20260101_000013_add_users_session_version;
+mod m20260101_000015_create_preview_grants;
 
 pub use m20260101_000008_article_search::SQLITE_REINDEX;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000011_create_import_refs::Migration),
             Box::new(m20260101_000012_search_prefix_index::Migration),
             Box::new(m20260101_000013_add_users_session_version::Migration),
+            Box::new(m20260101_000015_create_preview_grants::Migration),
         ]
     }
 }

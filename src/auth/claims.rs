@@ -40,6 +40,24 @@ pub struct Claims {
     /// the user's sessions (a password change) moves it on. Absent means 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sv: Option<i32>,
+    /// Preview tokens: the user who minted it (with their session version in
+    /// `sv`); deactivating them, or ending all their sessions, voids it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// Preview tokens: the article's preview version when minted; revoking
+    /// the article's preview links moves it on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pv: Option<i32>,
+}
+
+/// What a preview token names: the article, who minted it under which
+/// session version, and the article's preview version at the time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewClaims {
+    pub article_id: String,
+    pub by: String,
+    pub session_version: i32,
+    pub preview_version: i32,
 }
 
 /// The session an access token is issued for.
@@ -195,6 +213,8 @@ impl JwtKeys {
             jti: new_id(),
             sid: Some(session.id.to_string()),
             sv: Some(session.version),
+            by: None,
+            pv: None,
         };
         let mut header = Header::new(self.algorithm);
         header.kid = Some(self.signing_kid.clone());
@@ -205,10 +225,10 @@ impl JwtKeys {
     /// Sign a preview token: it names one article and nothing else may be read
     /// with it. Its audience (`<aud>:preview`) differs from access tokens', so
     /// neither kind is accepted as the other.
-    pub fn issue_preview(&self, article_id: &str, ttl_secs: i64) -> Result<String, AppError> {
+    pub fn issue_preview(&self, grant: &PreviewClaims, ttl_secs: i64) -> Result<String, AppError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
-            sub: article_id.to_string(),
+            sub: grant.article_id.clone(),
             role: "preview".into(),
             iat: now,
             nbf: now,
@@ -217,7 +237,9 @@ impl JwtKeys {
             aud: self.preview_audience(),
             jti: new_id(),
             sid: None,
-            sv: None,
+            sv: Some(grant.session_version),
+            by: Some(grant.by.clone()),
+            pv: Some(grant.preview_version),
         };
         let mut header = Header::new(self.algorithm);
         header.kid = Some(self.signing_kid.clone());
@@ -225,19 +247,32 @@ impl JwtKeys {
             .map_err(|e| AppError::internal(anyhow::anyhow!("signing a token: {e}")))
     }
 
-    /// The article id a valid preview token names.
-    pub fn verify_preview(&self, token: &str) -> Result<String, AppError> {
+    /// What a validly signed, unexpired preview token names. Tokens minted
+    /// before previews could be revoked (no `by`/`pv`) are refused.
+    pub fn verify_preview(&self, token: &str) -> Result<PreviewClaims, AppError> {
         let mut validation = self.validation.clone();
         // No leeway: an expired preview link is expired.
         validation.leeway = 0;
         validation.set_audience(&[self.preview_audience()]);
         let claims = self.verify_with(token, &validation)?;
-        if claims.role != "preview" {
-            return Err(AppError::Unauthenticated {
+        match claims {
+            Claims {
+                sub,
+                role,
+                by: Some(by),
+                sv: Some(session_version),
+                pv: Some(preview_version),
+                ..
+            } if role == "preview" => Ok(PreviewClaims {
+                article_id: sub,
+                by,
+                session_version,
+                preview_version,
+            }),
+            _ => Err(AppError::Unauthenticated {
                 invalid_token: true,
-            });
+            }),
         }
-        Ok(claims.sub)
     }
 
     fn preview_audience(&self) -> String {
@@ -300,12 +335,18 @@ mod tests {
     #[test]
     fn preview_and_access_tokens_are_not_interchangeable() {
         let (keys, _) = JwtKeys::from_config(&config(&"p".repeat(32))).unwrap();
-        let preview = keys.issue_preview("article-1", 3600).unwrap();
-        assert_eq!(keys.verify_preview(&preview).unwrap(), "article-1");
+        let grant = PreviewClaims {
+            article_id: "article-1".into(),
+            by: "user-1".into(),
+            session_version: 2,
+            preview_version: 3,
+        };
+        let preview = keys.issue_preview(&grant, 3600).unwrap();
+        assert_eq!(keys.verify_preview(&preview).unwrap(), grant);
         assert!(keys.verify(&preview).is_err());
         let access = keys.issue("user-1", Role::Admin, SESSION).unwrap();
         assert!(keys.verify_preview(&access).is_err());
-        let expired = keys.issue_preview("article-1", -5).unwrap();
+        let expired = keys.issue_preview(&grant, -5).unwrap();
         assert!(keys.verify_preview(&expired).is_err());
     }
 

@@ -8,8 +8,16 @@ use crate::error::{AppError, FieldError};
 
 pub const DEFAULT_PER_PAGE: u64 = 10;
 pub const MAX_PER_PAGE: u64 = 100;
+/// The most a GraphQL connection returns at once (`first`/`last`).
+pub const MAX_CONNECTION_WINDOW: i32 = 100;
+/// Default of `BROADSHEET_MAX_LIST_OFFSET`: how deep into a list a page or
+/// an offset cursor may reach (`page × per_page`, or a cursor's position
+/// plus `first`).
+pub const DEFAULT_MAX_LIST_OFFSET: u32 = 100_000;
 
-/// A validated page request.
+/// A validated page request: `1 <= page`, `1 <= per_page <= MAX_PER_PAGE`
+/// and `page × per_page <= max_offset`, so [`PageRequest::offset`] never
+/// overflows and fits every database's integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
     pub page: u64,
@@ -26,56 +34,146 @@ impl Default for PageRequest {
 }
 
 impl PageRequest {
-    /// Parse raw query values. Non-numbers, `page` < 1 and `per_page` outside
-    /// 1..=100 are validation errors naming the field. A page number too large
-    /// to represent simply lies past the end.
-    pub fn parse(page: Option<&str>, per_page: Option<&str>) -> Result<Self, AppError> {
+    /// Parse raw query values. Non-numbers, `page` < 1, `per_page` outside
+    /// 1..=100 and pages reaching past `max_offset` rows
+    /// (`BROADSHEET_MAX_LIST_OFFSET`) are validation errors naming the field.
+    pub fn parse(
+        page: Option<&str>,
+        per_page: Option<&str>,
+        max_offset: u64,
+    ) -> Result<Self, AppError> {
         let mut errors = Vec::new();
         let page = match page.map(str::trim) {
-            None | Some("") => 1,
+            None | Some("") => Some(1),
             Some(v) => match parse_count(v) {
-                Some(n) if n >= 1 => n,
+                Some(n) if n >= 1 => Some(n),
                 _ => {
                     errors.push(FieldError::new(
                         "page",
                         "must be a whole number of at least 1",
                     ));
-                    1
+                    None
                 }
             },
         };
         let per_page = match per_page.map(str::trim) {
-            None | Some("") => DEFAULT_PER_PAGE,
+            None | Some("") => Some(DEFAULT_PER_PAGE),
             Some(v) => match parse_count(v) {
-                Some(n) if (1..=MAX_PER_PAGE).contains(&n) => n,
+                Some(n) if (1..=MAX_PER_PAGE).contains(&n) => Some(n),
                 _ => {
                     errors.push(FieldError::new(
                         "per_page",
                         format!("must be a whole number from 1 to {MAX_PER_PAGE}"),
                     ));
-                    DEFAULT_PER_PAGE
+                    None
                 }
             },
         };
-        if errors.is_empty() {
-            Ok(PageRequest { page, per_page })
-        } else {
-            Err(AppError::Validation(errors))
+        if let (Some(page), Some(per_page)) = (page, per_page) {
+            match page.checked_mul(per_page) {
+                Some(end) if end <= max_offset => return Ok(PageRequest { page, per_page }),
+                _ => errors.push(FieldError::new(
+                    "page",
+                    format!(
+                        "reaches too deep: page × per_page must be at most {max_offset} \
+                         (at most page {} at this per_page)",
+                        (max_offset / per_page).max(1)
+                    ),
+                )),
+            }
         }
+        Err(AppError::Validation(errors))
     }
 
-    /// Rows to skip; saturates rather than overflowing for absurd page numbers.
+    /// Rows to skip (bounded by the parse: never overflows).
     pub fn offset(&self) -> u64 {
-        (self.page - 1).saturating_mul(self.per_page)
+        (self.page - 1) * self.per_page
     }
 }
 
-/// Digits only; a run of digits too long for u64 saturates (it is past any end).
+/// Digits only; `None` for anything else, and for a number too large for u64.
 fn parse_count(v: &str) -> Option<u64> {
     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
+    // Leading zeros are harmless; a run of digits past u64 is simply too deep.
     Some(v.parse::<u64>().unwrap_or(u64::MAX))
+}
+
+/// A validated slice of an offset-ordered list: from a REST page or a
+/// GraphQL offset cursor (authors, sources, tags, search, the moderation
+/// queue). `offset + limit` never exceeds the list offset bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub offset: u64,
+    pub limit: u64,
+}
+
+impl From<PageRequest> for Window {
+    fn from(p: PageRequest) -> Self {
+        Window {
+            offset: p.offset(),
+            limit: p.per_page,
+        }
+    }
+}
+
+impl Window {
+    /// The window after the offset cursor `after` (`None`: from the start),
+    /// `first` items long (default 10, at most [`MAX_CONNECTION_WINDOW`]).
+    /// A cursor that is not ours, or whose position with `first` reaches
+    /// past `max_offset`, is a validation error: never an overflow.
+    pub fn after(
+        first: Option<i32>,
+        after: Option<&str>,
+        max_offset: u64,
+    ) -> Result<Self, AppError> {
+        let limit = first_window(first, DEFAULT_PER_PAGE)?;
+        let offset = match after {
+            None => 0,
+            Some(c) => {
+                let cur = Cursor::decode("after", OFFSET_ORDER, c)?;
+                parse_count(&cur.key)
+                    .filter(|&i| i < u64::MAX)
+                    .map(|i| i + 1)
+                    .ok_or_else(|| {
+                        AppError::validation("after", "is not a cursor returned by this API")
+                    })?
+            }
+        };
+        match offset.checked_add(limit) {
+            Some(end) if end <= max_offset => Ok(Window { offset, limit }),
+            _ => Err(AppError::validation(
+                "after",
+                format!("reaches too deep: a list is read at most {max_offset} items in"),
+            )),
+        }
+    }
+
+    /// The opaque cursor of the item at `index` (0-based) in an offset list.
+    pub fn cursor(index: u64, id: &str) -> String {
+        Cursor {
+            order: OFFSET_ORDER.into(),
+            key: index.to_string(),
+            id: id.to_string(),
+        }
+        .encode()
+    }
+}
+
+/// The order name carried by offset cursors.
+const OFFSET_ORDER: &str = "name";
+
+/// `first` of a connection: `default` when absent, else 0..=[`MAX_CONNECTION_WINDOW`].
+pub fn first_window(first: Option<i32>, default: u64) -> Result<u64, AppError> {
+    match first {
+        None => Ok(default),
+        Some(n) if (0..=MAX_CONNECTION_WINDOW).contains(&n) => Ok(n as u64),
+        Some(_) => Err(AppError::validation(
+            "first",
+            format!("must be from 0 to {MAX_CONNECTION_WINDOW}"),
+        )),
+    }
 }
 
 /// One page of results plus the numbers the `meta` object reports.
@@ -151,10 +249,12 @@ impl Cursor {
 mod tests {
     use super::*;
 
+    const DEEP: u64 = DEFAULT_MAX_LIST_OFFSET as u64;
+
     #[test]
     fn defaults_are_page_one_of_ten() {
         assert_eq!(
-            PageRequest::parse(None, None).unwrap(),
+            PageRequest::parse(None, None, DEEP).unwrap(),
             PageRequest::default()
         );
     }
@@ -167,8 +267,11 @@ mod tests {
             (Some("abc"), Some("101"), vec!["page", "per_page"]),
             (None, Some("0"), vec!["per_page"]),
             (None, Some("1.5"), vec!["per_page"]),
+            (Some("10001"), None, vec!["page"]),
+            (Some("922337203685477590"), Some("1"), vec!["page"]),
+            (Some("99999999999999999999999"), Some("100"), vec!["page"]),
         ] {
-            let Err(AppError::Validation(errs)) = PageRequest::parse(page, per_page) else {
+            let Err(AppError::Validation(errs)) = PageRequest::parse(page, per_page, DEEP) else {
                 panic!("{page:?} {per_page:?} accepted");
             };
             let names: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
@@ -177,10 +280,38 @@ mod tests {
     }
 
     #[test]
-    fn huge_page_numbers_are_past_the_end_not_errors() {
-        let p = PageRequest::parse(Some("99999999999999999999999"), Some("100")).unwrap();
-        assert_eq!(p.page, u64::MAX);
-        assert_eq!(p.offset(), u64::MAX);
+    fn the_deepest_page_is_accepted_and_its_offset_exact() {
+        let p = PageRequest::parse(Some("1000"), Some("100"), DEEP).unwrap();
+        assert_eq!((p.page, p.offset()), (1000, 99_900));
+        assert!(PageRequest::parse(Some("1001"), Some("100"), DEEP).is_err());
+    }
+
+    #[test]
+    fn offset_cursors_are_checked_not_wrapped() {
+        let w = Window::after(Some(5), Some(&Window::cursor(9, "x")), DEEP).unwrap();
+        assert_eq!(
+            w,
+            Window {
+                offset: 10,
+                limit: 5
+            }
+        );
+        for key in [
+            u64::MAX.to_string(),
+            (DEEP - 1).to_string(),
+            "-1".into(),
+            "1e3".into(),
+        ] {
+            let forged = Cursor {
+                order: "name".into(),
+                key,
+                id: "x".into(),
+            }
+            .encode();
+            assert!(Window::after(Some(5), Some(&forged), DEEP).is_err());
+        }
+        assert!(Window::after(Some(101), None, DEEP).is_err());
+        assert!(Window::after(None, Some("!!!"), DEEP).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod author;
 pub mod comment;
 pub mod import_ref;
 pub mod prelude;
+pub mod preview_grant;
 pub mod refresh_token;
 pub mod source;
 pub mod tag;

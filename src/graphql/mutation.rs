@@ -414,6 +414,20 @@ impl MutationRoot {
         })
     }
 
+    /// Revoke every preview token of this article handed out so far (staff
+    /// who may mint them); tokens minted afterwards work. Always true.
+    async fn revoke_preview_tokens(
+        &self,
+        ctx: &Context<'_>,
+        article_id: ID,
+    ) -> async_graphql::Result<bool> {
+        let (state, _) = parts(ctx)?;
+        crate::services::previews::revoke(state, actor(ctx), &article_id)
+            .await
+            .gql()?;
+        Ok(true)
+    }
+
     /// Publish now, or at `at` (a future instant schedules it).
     async fn publish_article(
         &self,

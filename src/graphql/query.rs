@@ -192,7 +192,7 @@ impl QueryRoot {
         after: Option<String>,
     ) -> async_graphql::Result<SearchConnection> {
         let (state, _) = ctx_parts(ctx)?;
-        let slice = offset_window(first, after.as_deref()).gql()?;
+        let slice = offset_window(state, first, after.as_deref()).gql()?;
         let (hits, total) = search::search(state, &query, "query", slice).await.gql()?;
         let page = Page {
             items: hits,
@@ -237,7 +237,7 @@ impl QueryRoot {
         after: Option<String>,
     ) -> async_graphql::Result<AuthorConnection> {
         let (state, _) = ctx_parts(ctx)?;
-        let slice = offset_window(first, after.as_deref()).gql()?;
+        let slice = offset_window(state, first, after.as_deref()).gql()?;
         let page = taxonomy::list_authors(state, slice).await.gql()?;
         let (items, next, previous, total) =
             offset_edges(slice, page, |v| v.author.id.clone(), |v| Author(v.author));
@@ -268,7 +268,7 @@ impl QueryRoot {
         after: Option<String>,
     ) -> async_graphql::Result<SourceConnection> {
         let (state, _) = ctx_parts(ctx)?;
-        let slice = offset_window(first, after.as_deref()).gql()?;
+        let slice = offset_window(state, first, after.as_deref()).gql()?;
         let page = taxonomy::list_sources(state, slice).await.gql()?;
         let (items, next, previous, total) =
             offset_edges(slice, page, |v| v.source.id.clone(), |v| Source(v.source));
@@ -299,7 +299,7 @@ impl QueryRoot {
         after: Option<String>,
     ) -> async_graphql::Result<TagConnection> {
         let (state, _) = ctx_parts(ctx)?;
-        let slice = offset_window(first, after.as_deref()).gql()?;
+        let slice = offset_window(state, first, after.as_deref()).gql()?;
         let page = taxonomy::list_tags(state, slice).await.gql()?;
         let (items, next, previous, total) =
             offset_edges(slice, page, |v| v.tag.id.clone(), |v| Tag(v.tag));
@@ -378,7 +378,7 @@ impl QueryRoot {
     ) -> async_graphql::Result<crate::graphql::comments::CommentConnection> {
         use crate::graphql::comments::{Comment, CommentConnection};
         let (state, actor) = ctx_parts(ctx)?;
-        let slice = offset_window(first, after.as_deref()).gql()?;
+        let slice = offset_window(state, first, after.as_deref()).gql()?;
         let filter = crate::services::comments::QueueFilter {
             status: status.map(|s| s.as_str().to_string()),
             article,

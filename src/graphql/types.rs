@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     auth::Actor,
-    domain::pagination::Cursor,
+    domain::pagination::Window,
     entities::{author, source, tag},
     error::AppError,
     graphql::{
@@ -599,54 +599,32 @@ impl From<articles::Connection<crate::entities::user::Model>> for UserConnection
     }
 }
 
-/// Offset cursors for short name-ordered lists (authors, sources, tags).
-pub fn offset_cursor(index: u64, id: &str) -> String {
-    Cursor {
-        order: "name".into(),
-        key: index.to_string(),
-        id: id.to_string(),
-    }
-    .encode()
-}
-
-/// Edges with offset cursors for one slice of a name-ordered list, plus
+/// Edges with offset cursors for one window of an offset-ordered list, plus
 /// `(hasNextPage, hasPreviousPage, totalCount)`.
 pub fn offset_edges<V, N>(
-    slice: crate::services::taxonomy::Slice,
+    window: Window,
     page: crate::domain::pagination::Page<V>,
     id: impl Fn(&V) -> String,
     node: impl Fn(V) -> N,
 ) -> (Vec<(String, N)>, bool, bool, u64) {
-    let end = slice.offset + page.items.len() as u64;
+    let end = window.offset + page.items.len() as u64;
     let items = page
         .items
         .into_iter()
         .enumerate()
-        .map(|(i, v)| (offset_cursor(slice.offset + i as u64, &id(&v)), node(v)))
+        .map(|(i, v)| (Window::cursor(window.offset + i as u64, &id(&v)), node(v)))
         .collect();
-    (items, end < page.total, slice.offset > 0, page.total)
+    (items, end < page.total, window.offset > 0, page.total)
 }
 
-/// The offset after `after`, and the window size (`first`, at most 100).
+/// The window after the offset cursor `after` (see [`Window::after`]), bounded
+/// by `BROADSHEET_MAX_LIST_OFFSET`.
 pub fn offset_window(
+    state: &crate::state::AppState,
     first: Option<i32>,
     after: Option<&str>,
-) -> Result<crate::services::taxonomy::Slice, AppError> {
-    let limit = match first {
-        None => 10,
-        Some(n) if (0..=articles::MAX_CONNECTION_WINDOW).contains(&n) => n as u64,
-        Some(_) => return Err(AppError::validation("first", "must be from 0 to 100")),
-    };
-    let offset = match after {
-        None => 0,
-        Some(c) => {
-            let cur = Cursor::decode("after", "name", c)?;
-            cur.key.parse::<u64>().map_err(|_| {
-                AppError::validation("after", "is not a cursor returned by this API")
-            })? + 1
-        }
-    };
-    Ok(crate::services::taxonomy::Slice { offset, limit })
+) -> Result<Window, AppError> {
+    Window::after(first, after, state.config.list_depth())
 }
 
 /// A staff role.

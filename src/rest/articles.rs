@@ -63,14 +63,18 @@ pub struct PageParams {
 }
 
 impl PageParams {
-    pub fn parse(&self) -> Result<PageRequest, AppError> {
-        PageRequest::parse(self.page.as_deref(), self.per_page.as_deref())
+    /// Validate against the list depth bound (`state.config.list_depth()`).
+    pub fn parse(&self, max_offset: u64) -> Result<PageRequest, AppError> {
+        PageRequest::parse(self.page.as_deref(), self.per_page.as_deref(), max_offset)
     }
 }
 
 impl ListArticlesParams {
-    fn into_query(self) -> Result<(ArticleFilter, ArticleSort, PageRequest), AppError> {
-        let page = PageRequest::parse(self.page.as_deref(), self.per_page.as_deref())?;
+    fn into_query(
+        self,
+        max_offset: u64,
+    ) -> Result<(ArticleFilter, ArticleSort, PageRequest), AppError> {
+        let page = PageRequest::parse(self.page.as_deref(), self.per_page.as_deref(), max_offset)?;
         let sort = match self.sort.as_deref().map(str::trim) {
             None | Some("") => ArticleSort::default(),
             Some(s) => ArticleSort::parse(s).ok_or_else(|| {
@@ -142,7 +146,7 @@ pub async fn list_articles(
     headers: HeaderMap,
     Query(params): Query<ListArticlesParams>,
 ) -> Result<Response, AppError> {
-    let (filter, sort, page) = params.into_query()?;
+    let (filter, sort, page) = params.into_query(state.config.list_depth())?;
     let result = articles::list(&state, &ctx.actor, filter, sort, page).await?;
     Ok(article_list_response(
         &headers,
@@ -415,7 +419,11 @@ pub async fn search(
     headers: HeaderMap,
     Query(params): Query<SearchParams>,
 ) -> Result<Response, AppError> {
-    let page = PageRequest::parse(params.page.as_deref(), params.per_page.as_deref())?;
+    let page = PageRequest::parse(
+        params.page.as_deref(),
+        params.per_page.as_deref(),
+        state.config.list_depth(),
+    )?;
     let q = params.q.unwrap_or_default();
     if q.trim().is_empty() {
         return Err(AppError::validation("q", "is required"));
@@ -424,7 +432,7 @@ pub async fn search(
         &state,
         &q,
         "q",
-        crate::services::taxonomy::Slice::from(page),
+        crate::domain::pagination::Window::from(page),
     )
     .await?;
     let page = crate::domain::pagination::Page {
@@ -533,4 +541,22 @@ pub async fn create_preview_token(
     let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
     crate::rest::private_no_store(response.headers_mut());
     Ok(response)
+}
+
+/// Revoke every preview link of one article handed out so far (staff who
+/// may mint them); links minted afterwards work.
+#[utoipa::path(delete, path = "/api/v1/articles/{id}/preview-token", tag = "articles", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Article id or slug")),
+    responses(
+        (status = 204, description = "Every earlier preview token of this article is refused from now on"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such article, or not one you may edit", body = Problem, content_type = PROBLEM),
+    ))]
+pub async fn revoke_preview_tokens(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    crate::services::previews::revoke(&state, &ctx.actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -181,7 +181,7 @@ pub async fn list_article_comments(
     Path(article): Path<String>,
     Query(p): Query<PageParams>,
 ) -> Result<Response, AppError> {
-    let page = comments::list_public(&state, &article, p.parse()?).await?;
+    let page = comments::list_public(&state, &article, p.parse(state.config.list_depth())?).await?;
     Ok(list_response(
         &headers,
         Audience::of(&ctx.actor),
@@ -256,8 +256,11 @@ pub async fn list_comments(
     headers: HeaderMap,
     Query(p): Query<QueueParams>,
 ) -> Result<Response, AppError> {
-    let page =
-        crate::domain::pagination::PageRequest::parse(p.page.as_deref(), p.per_page.as_deref())?;
+    let page = crate::domain::pagination::PageRequest::parse(
+        p.page.as_deref(),
+        p.per_page.as_deref(),
+        state.config.list_depth(),
+    )?;
     let filter = QueueFilter {
         status: p.status,
         article: p.article,

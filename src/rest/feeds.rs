@@ -95,7 +95,7 @@ fn rss_bytes(feed: &Feed) -> Result<Vec<u8>, AppError> {
                         .permalink(false)
                         .build(),
                 )
-                .pub_date(e.published.to_rfc2822())
+                .pub_date(rfc2822(e.published))
                 .description(e.summary.clone())
                 .content(e.content_html.clone())
                 .categories(
@@ -118,7 +118,7 @@ fn rss_bytes(feed: &Feed) -> Result<Vec<u8>, AppError> {
         .link(feed.home_url.clone())
         .description(feed.description.clone())
         .generator(feeds::SITE_NAME.to_string())
-        .last_build_date(feed.updated.map(|t| t.to_rfc2822()))
+        .last_build_date(feed.updated.map(rfc2822))
         .atom_ext(AtomExtension {
             links: vec![atom_link(
                 &feed.self_url("rss.xml"),
@@ -358,4 +358,13 @@ pub async fn tag_atom_feed(
     Path(x): Path<String>,
 ) -> Result<Response, AppError> {
     respond(&state, &headers, Scope::Tag(x), Format::Atom).await
+}
+
+/// RFC 2822 date for RSS. chrono panics on years outside 0 to 9999, which
+/// input validation refuses; a row stored before that check (or imported)
+/// is clamped to the nearest date RSS can carry rather than failing the feed.
+fn rfc2822(at: DateTime<Utc>) -> String {
+    let first = DateTime::<Utc>::from_timestamp(-62_135_596_800, 0).unwrap_or(at); // 0001-01-01
+    let last = DateTime::<Utc>::from_timestamp(253_402_300_799, 0).unwrap_or(at); // 9999-12-31T23:59:59
+    at.clamp(first, last).to_rfc2822()
 }

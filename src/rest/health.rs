@@ -27,13 +27,16 @@ pub async fn healthz() -> Json<Status> {
         (status = 503, description = "Database unreachable or migrations pending", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, AppError> {
-    db::ping(&state.db)
-        .await
-        .map_err(|_| AppError::Unavailable)?;
-    if !db::migrations_current(&state.db)
-        .await
-        .map_err(|_| AppError::Unavailable)?
-    {
+    // Probes arriving together share one check (they are anonymous and
+    // outside the concurrency limit: a flood must not take the pool).
+    let ready = state
+        .readiness
+        .get(|| async {
+            db::ping(&state.db).await.is_ok()
+                && db::migrations_current(&state.db).await.unwrap_or(false)
+        })
+        .await;
+    if !ready {
         return Err(AppError::Unavailable);
     }
     Ok(Json(Status { status: "ready" }))

@@ -56,7 +56,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/search", get(articles::search))
         .route(
             "/api/v1/articles/{id}/preview-token",
-            post(articles::create_preview_token),
+            post(articles::create_preview_token).delete(articles::revoke_preview_tokens),
         )
         .route(
             "/api/v1/articles/{id}/revisions",

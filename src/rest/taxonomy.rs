@@ -67,7 +67,7 @@ async fn articles_of(
     params: PageParams,
     filter: ArticleFilter,
 ) -> Result<Response, AppError> {
-    let page = params.parse()?;
+    let page = params.parse(state.config.list_depth())?;
     let result = articles::list(state, &ctx.actor, filter, ArticleSort::default(), page).await?;
     Ok(article_list_response(
         headers,
@@ -92,7 +92,7 @@ pub async fn list_authors(
     headers: HeaderMap,
     Query(p): Query<PageParams>,
 ) -> Result<Response, AppError> {
-    let page = taxonomy::list_authors(&state, p.parse()?.into()).await?;
+    let page = taxonomy::list_authors(&state, p.parse(state.config.list_depth())?.into()).await?;
     let staff = ctx.actor.is_staff();
     let body = AuthorList {
         meta: ListMeta::from(&page),
@@ -239,7 +239,7 @@ pub async fn list_sources(
     headers: HeaderMap,
     Query(p): Query<PageParams>,
 ) -> Result<Response, AppError> {
-    let page = taxonomy::list_sources(&state, p.parse()?.into()).await?;
+    let page = taxonomy::list_sources(&state, p.parse(state.config.list_depth())?.into()).await?;
     let staff = ctx.actor.is_staff();
     let body = SourceList {
         meta: ListMeta::from(&page),
@@ -386,7 +386,7 @@ pub async fn list_tags(
     headers: HeaderMap,
     Query(p): Query<PageParams>,
 ) -> Result<Response, AppError> {
-    let page = taxonomy::list_tags(&state, p.parse()?.into()).await?;
+    let page = taxonomy::list_tags(&state, p.parse(state.config.list_depth())?.into()).await?;
     let body = TagList {
         meta: ListMeta::from(&page),
         data: page.items.iter().map(TagDto::from).collect(),

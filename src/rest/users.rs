@@ -174,7 +174,7 @@ pub async fn list_users(
     OriginalUri(uri): OriginalUri,
     Query(params): Query<PageParams>,
 ) -> Result<impl IntoResponse, AppError> {
-    let page = params.parse()?;
+    let page = params.parse(state.config.list_depth())?;
     let result = users::list(&state, &ctx.actor, page).await?;
     let mut headers = HeaderMap::new();
     pagination_headers(&mut headers, uri.path(), uri.query(), &result);

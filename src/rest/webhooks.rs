@@ -308,7 +308,7 @@ pub async fn list_deliveries(
     Path(id): Path<String>,
     Query(params): Query<PageParams>,
 ) -> Result<Response, AppError> {
-    let page = params.parse()?;
+    let page = params.parse(state.config.list_depth())?;
     let result = webhooks::deliveries(&state, &ctx.actor, &id, page).await?;
     let mut headers = HeaderMap::new();
     pagination_headers(&mut headers, uri.path(), uri.query(), &result);

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult,
     PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, Select, Set,
@@ -416,22 +416,8 @@ pub struct ConnectionArgs {
     pub before: Option<String>,
 }
 
-/// Largest `first`/`last` a connection accepts.
-pub const MAX_CONNECTION_WINDOW: i32 = 100;
+pub use crate::domain::pagination::{MAX_CONNECTION_WINDOW, first_window};
 const DEFAULT_CONNECTION_WINDOW: i32 = 10;
-
-/// `first` of a forward-only connection: `default` when absent, else 0 to
-/// [`MAX_CONNECTION_WINDOW`].
-pub fn first_window(first: Option<i32>, default: u64) -> Result<u64, AppError> {
-    match first {
-        None => Ok(default),
-        Some(n) if (0..=MAX_CONNECTION_WINDOW).contains(&n) => Ok(n as u64),
-        Some(_) => Err(AppError::validation(
-            "first",
-            format!("must be from 0 to {MAX_CONNECTION_WINDOW}"),
-        )),
-    }
-}
 
 /// A validated window: which way to read, how many, from where.
 #[derive(Debug)]
@@ -812,79 +798,9 @@ pub async fn get(state: &AppState, actor: &Actor, id_or_slug: &str) -> Result<Fo
     Ok(Found::Article(Box::new(view)))
 }
 
-/// Default and bounds of a preview token's lifetime, in seconds.
-pub const PREVIEW_TTL_DEFAULT: i64 = 3600;
-pub const PREVIEW_TTL_MAX: i64 = 7 * 24 * 3600;
-
-/// Mint a preview token for one article (staff who may edit it): anyone
-/// holding it may read that article's current content, whatever its status,
-/// until it expires.
-pub async fn preview_token(
-    state: &AppState,
-    actor: &Actor,
-    id_or_slug: &str,
-    ttl_secs: Option<i64>,
-) -> Result<PreviewGrant, AppError> {
-    let (_, role) = policy::require_staff(actor)?;
-    let ttl = ttl_secs.unwrap_or(PREVIEW_TTL_DEFAULT);
-    if !(60..=PREVIEW_TTL_MAX).contains(&ttl) {
-        return Err(AppError::validation(
-            "ttl",
-            format!("must be from 60 to {PREVIEW_TTL_MAX} seconds"),
-        ));
-    }
-    let not_found = || AppError::NotFound {
-        resource: "article",
-    };
-    let a = find_by_id_or_slug(&state.db, id_or_slug)
-        .await?
-        .ok_or_else(not_found)?;
-    let bylines = byline_ids(&state.db, &a.id).await?;
-    if !may_see_unpublished(actor, &bylines) && !matches!(role, Role::Admin | Role::Editor) {
-        return Err(not_found());
-    }
-    Ok(PreviewGrant {
-        token: state.keys.issue_preview(&a.id, ttl)?,
-        expires_at: now() + chrono::Duration::seconds(ttl),
-        article_id: a.id,
-    })
-}
-
-/// A minted preview token, and the article it reads.
-#[derive(Debug, Clone)]
-pub struct PreviewGrant {
-    pub token: String,
-    pub expires_at: DateTime<Utc>,
-    pub article_id: String,
-}
-
-/// Read an article with a preview token: exactly the article it names, in
-/// its current state, draft or scheduled. A bad or expired token, or one for
-/// another article, is 401 and reveals nothing.
-pub async fn get_preview(
-    state: &AppState,
-    token: &str,
-    id_or_slug: &str,
-) -> Result<ArticleView, AppError> {
-    let article_id = state.keys.verify_preview(token)?;
-    let a = article::Entity::find_by_id(article_id.clone())
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound {
-            resource: "article",
-        })?;
-    if a.id != id_or_slug && a.slug != id_or_slug {
-        return Err(AppError::Unauthenticated {
-            invalid_token: true,
-        });
-    }
-    hydrate(state, vec![a])
-        .await?
-        .pop()
-        .ok_or(AppError::NotFound {
-            resource: "article",
-        })
-}
+pub use super::previews::{
+    PREVIEW_TTL_DEFAULT, PREVIEW_TTL_MAX, PreviewGrant, get_preview, preview_token,
+};
 
 /// The article whose id or current slug is `id_or_slug`, with its bylines,
 /// tags and approved comment count ([`Link`]s), in one statement: a cold read
@@ -1032,6 +948,17 @@ pub enum Expected {
     Version(i32),
 }
 
+/// Bylines an article may carry (a longer list is 422).
+pub const MAX_AUTHORS_PER_ARTICLE: usize = 20;
+/// Tags an article may carry (a longer list is 422).
+pub const MAX_TAGS_PER_ARTICLE: usize = 50;
+
+/// Whether a date can be written in every format we serve (RFC 3339, RFC
+/// 2822 in feeds, sitemaps): a four-digit year, 1 to 9999, in UTC.
+pub fn is_representable(at: DateTime<Utc>) -> bool {
+    (1..=9999).contains(&at.year())
+}
+
 /// Whether `url` is an absolute http(s) URL with a host.
 pub fn is_http_url(url: &str) -> bool {
     let rest = url
@@ -1117,6 +1044,34 @@ async fn validate(
                 format!("must be at most {max} characters"),
             ));
         }
+    }
+    for (name, value) in [
+        ("published_at", &f.published_at),
+        ("original_published_at", &f.original_published_at),
+    ] {
+        if let Some(Some(at)) = value
+            && !is_representable(*at)
+        {
+            errors.push(FieldError::new(
+                name,
+                "must fall in the years 1 to 9999 (UTC)",
+            ));
+        }
+    }
+    for (name, ids, max) in [
+        ("author_ids", &f.author_ids, MAX_AUTHORS_PER_ARTICLE),
+        ("tag_ids", &f.tag_ids, MAX_TAGS_PER_ARTICLE),
+    ] {
+        if let Some(ids) = ids
+            && ids.len() > max
+        {
+            errors.push(FieldError::new(name, format!("must list at most {max}")));
+        }
+    }
+    if !errors.is_empty() {
+        // The lists below are checked against the database: not when they
+        // are already refused for their length.
+        return Err(AppError::Validation(errors));
     }
     if let Some(ids) = &f.author_ids {
         let wanted = unique(ids.iter());

@@ -143,6 +143,55 @@ async fn submission_gate(
         })
 }
 
+/// What is wrong with a comment's fields (trimmed), as the API and the
+/// WordPress importer both judge them: name 1–100 characters, a valid email,
+/// an absolute http(s) URL when there is one, a body of 1 to
+/// [`MAX_BODY_CHARS`] characters.
+pub fn field_errors(name: &str, email: &str, url: Option<&str>, body: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if name.is_empty() {
+        errors.push(FieldError::new("author_name", "is required"));
+    } else if name.chars().count() > 100 {
+        errors.push(FieldError::new(
+            "author_name",
+            "must be at most 100 characters",
+        ));
+    }
+    if email.is_empty() {
+        errors.push(FieldError::new("author_email", "is required"));
+    } else if !valid_email(email) {
+        errors.push(FieldError::new("author_email", "must be an email address"));
+    }
+    if let Some(u) = url
+        && !is_http_url(u)
+    {
+        errors.push(FieldError::new(
+            "author_url",
+            "must be an absolute http(s) URL",
+        ));
+    }
+    if body.is_empty() {
+        errors.push(FieldError::new("body", "is required"));
+    } else if body.chars().count() > MAX_BODY_CHARS {
+        errors.push(FieldError::new(
+            "body",
+            format!("must be at most {MAX_BODY_CHARS} characters"),
+        ));
+    }
+    errors
+}
+
+/// A comment at `depth` (0 for top level) is refused once it reaches
+/// `max_depth` (`BROADSHEET_COMMENT_MAX_DEPTH`), by the API and the importer.
+pub fn depth_error(depth: i32, max_depth: u32) -> Option<FieldError> {
+    (depth >= max_depth as i32).then(|| {
+        FieldError::new(
+            "parent_id",
+            format!("threads are at most {max_depth} levels deep"),
+        )
+    })
+}
+
 /// Submit a comment. Signed-in staff comment as themselves, approved at once
 /// and without the per-address limit; everyone else goes through the rules.
 pub async fn submit(
@@ -167,7 +216,10 @@ pub async fn submit(
         state
             .limits
             .comments
-            .hit(&format!("ip:{}", ctx.client_ip))
+            .hit(&format!(
+                "ip:{}",
+                crate::auth::throttle::address_key(ctx.client_ip)
+            ))
             .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
     }
     // Who is writing: staff as themselves, readers as they say.
@@ -205,36 +257,7 @@ pub async fn submit(
         .map(str::trim)
         .unwrap_or("")
         .to_string();
-    let mut errors = Vec::new();
-    if name.is_empty() {
-        errors.push(FieldError::new("author_name", "is required"));
-    } else if name.chars().count() > 100 {
-        errors.push(FieldError::new(
-            "author_name",
-            "must be at most 100 characters",
-        ));
-    }
-    if email.is_empty() {
-        errors.push(FieldError::new("author_email", "is required"));
-    } else if !valid_email(&email) {
-        errors.push(FieldError::new("author_email", "must be an email address"));
-    }
-    if let Some(u) = &url
-        && !is_http_url(u)
-    {
-        errors.push(FieldError::new(
-            "author_url",
-            "must be an absolute http(s) URL",
-        ));
-    }
-    if body.is_empty() {
-        errors.push(FieldError::new("body", "is required"));
-    } else if body.chars().count() > MAX_BODY_CHARS {
-        errors.push(FieldError::new(
-            "body",
-            format!("must be at most {MAX_BODY_CHARS} characters"),
-        ));
-    }
+    let mut errors = field_errors(&name, &email, url.as_deref(), &body);
     let known_commenter = gate.known_commenter;
     // The endpoints to tell, as of this moment (read only when there are).
     let hooks = if gate.any_hook {
@@ -257,12 +280,7 @@ pub async fn submit(
         match comment::Entity::find_by_id(pid.clone()).one(txn).await? {
             Some(p) if p.article_id == article.id && p.status == APPROVED => {
                 depth = p.depth + 1;
-                if depth >= cfg.comment_max_depth as i32 {
-                    errors.push(FieldError::new(
-                        "parent_id",
-                        format!("threads are at most {} levels deep", cfg.comment_max_depth),
-                    ));
-                }
+                errors.extend(depth_error(depth, cfg.comment_max_depth));
             }
             _ => errors.push(FieldError::new(
                 "parent_id",
@@ -585,7 +603,7 @@ pub async fn queue(
     state: &AppState,
     actor: &Actor,
     filter: QueueFilter,
-    page: crate::services::taxonomy::Slice,
+    page: crate::domain::pagination::Window,
 ) -> Result<Page<CommentView>, AppError> {
     require_moderator(actor)?;
     let mut q = comment::Entity::find();

@@ -7,6 +7,7 @@ pub mod articles;
 pub mod auth;
 pub mod comments;
 pub mod feeds;
+pub mod previews;
 pub mod revisions;
 pub mod search;
 pub mod seed;

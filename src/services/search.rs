@@ -16,12 +16,12 @@ use sea_orm::{
 };
 
 use crate::{
+    domain::pagination::Window,
     entities::article,
     error::AppError,
     services::{
         articles::{ArticleView, MAX_QUERY_CHARS, hidden_rowids, hydrate, visible_to_public},
         now,
-        taxonomy::Slice,
     },
     state::AppState,
 };
@@ -35,6 +35,9 @@ const MAX_PHRASE_WORDS: usize = 16;
 /// snippet is HTML-escaped (Unicode private-use characters).
 const HIT_START: char = '\u{E000}';
 const HIT_END: char = '\u{E001}';
+/// Characters of a body PostgreSQL's `ts_headline` reads per hit (it parses all
+/// it is given, for up to a page of hits).
+const SNIPPET_SOURCE_CHARS: usize = 20_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Term {
@@ -219,7 +222,7 @@ impl Total {
 async fn count_matches(
     db: &sea_orm::DatabaseConnection,
     mut matching: sea_orm::sea_query::SelectStatement,
-    slice: Slice,
+    slice: Window,
 ) -> Result<Total, AppError> {
     let bound = Ord::max(slice.offset.saturating_add(slice.limit), EXACT_TOTAL_UP_TO);
     matching.limit(bound + 1);
@@ -253,7 +256,7 @@ pub async fn search(
     state: &AppState,
     input: &str,
     field: &str,
-    slice: Slice,
+    slice: Window,
 ) -> Result<(Vec<Hit>, Total), AppError> {
     let Some(query) = SearchQuery::parse(input, field)? else {
         return Ok((Vec::new(), Total::NONE));
@@ -302,7 +305,7 @@ async fn sqlite_page(
     db: &sea_orm::DatabaseConnection,
     query: &SearchQuery,
     at: chrono::DateTime<chrono::Utc>,
-    slice: Slice,
+    slice: Window,
 ) -> Result<Page, AppError> {
     let backend = DatabaseBackend::Sqlite;
     let fts = query.fts5();
@@ -471,7 +474,7 @@ async fn postgres_page(
     db: &sea_orm::DatabaseConnection,
     query: &SearchQuery,
     at: chrono::DateTime<chrono::Utc>,
-    slice: Slice,
+    slice: Window,
 ) -> Result<Page, AppError> {
     let backend = DatabaseBackend::Postgres;
     let matching = Query::select()
@@ -534,7 +537,8 @@ async fn postgres_page(
         return Ok((Vec::new(), total));
     }
 
-    // Phase 2: snippets for this page.
+    // Phase 2: snippets for this page. `ts_headline` parses all the text it
+    // is given, for every hit: only the start of a long body is offered.
     let marks = format!("StartSel={HIT_START}, StopSel={HIT_END}");
     let select = Query::select()
         .expr_as(
@@ -545,7 +549,7 @@ async fn postgres_page(
             Expr::cust_with_values(
                 format!(
                     "ts_headline('broadsheet_search', \"articles\".\"title\" || ' — ' || \
-                     coalesce(\"articles\".\"standfirst\" || ' — ', '') || \"articles\".\"body_text\", \
+                     coalesce(\"articles\".\"standfirst\" || ' — ', '') || left(\"articles\".\"body_text\", {SNIPPET_SOURCE_CHARS}), \
                      to_tsquery('broadsheet_search', $1), \
                      '{marks}, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=\" … \"')"
                 ),

@@ -12,7 +12,7 @@ use sea_orm::{
 use crate::{
     auth::{Actor, Role, policy},
     domain::{
-        pagination::{Page, PageRequest},
+        pagination::{Page, Window},
         slug,
     },
     entities::{author, source, tag, user},
@@ -97,24 +97,8 @@ fn clean(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-/// A slice of a name-ordered list: from a REST page or a GraphQL offset cursor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Slice {
-    pub offset: u64,
-    pub limit: u64,
-}
-
-impl From<PageRequest> for Slice {
-    fn from(p: PageRequest) -> Self {
-        Slice {
-            offset: p.offset(),
-            limit: p.per_page,
-        }
-    }
-}
-
 /// `Page` numbers for a slice (pages exist only for page-aligned slices).
-fn page_of<T>(items: Vec<T>, slice: Slice, total: u64) -> Page<T> {
+fn page_of<T>(items: Vec<T>, slice: Window, total: u64) -> Page<T> {
     Page {
         items,
         page: slice.offset / slice.limit.max(1) + 1,
@@ -173,7 +157,7 @@ async fn author_views(
         .collect())
 }
 
-pub async fn list_authors(state: &AppState, page: Slice) -> Result<Page<AuthorView>, AppError> {
+pub async fn list_authors(state: &AppState, page: Window) -> Result<Page<AuthorView>, AppError> {
     let total = author::Entity::find().count(&state.db).await?;
     let rows = if page.offset >= total || page.limit == 0 {
         Vec::new()
@@ -347,7 +331,7 @@ async fn source_views(
         .collect())
 }
 
-pub async fn list_sources(state: &AppState, page: Slice) -> Result<Page<SourceView>, AppError> {
+pub async fn list_sources(state: &AppState, page: Window) -> Result<Page<SourceView>, AppError> {
     let total = source::Entity::find().count(&state.db).await?;
     let rows = if page.offset >= total || page.limit == 0 {
         Vec::new()
@@ -517,7 +501,7 @@ async fn tag_views(
         .collect())
 }
 
-pub async fn list_tags(state: &AppState, page: Slice) -> Result<Page<TagView>, AppError> {
+pub async fn list_tags(state: &AppState, page: Window) -> Result<Page<TagView>, AppError> {
     let total = tag::Entity::find().count(&state.db).await?;
     let rows = if page.offset >= total || page.limit == 0 {
         Vec::new()

@@ -569,7 +569,7 @@ pub async fn deliveries(
     let total = q.clone().count(&state.db).await?;
     let rows = q
         .order_by_desc(webhook_delivery::Column::Id)
-        .offset((page.page - 1) * page.per_page)
+        .offset(page.offset())
         .limit(page.per_page)
         .all(&state.db)
         .await?;
@@ -597,6 +597,10 @@ pub async fn delivery_connection(
         .as_deref()
         .map(|c| Cursor::decode("after", "created_at", c))
         .transpose()?;
+    // The position is the id; the instant must still be one (a forged key is refused).
+    if let Some(c) = &after {
+        c.time("after")?;
+    }
     let all =
         webhook_delivery::Entity::find().filter(webhook_delivery::Column::WebhookId.eq(webhook_id));
     let total_count = all.clone().count(&state.db).await?;
@@ -1056,7 +1060,15 @@ impl Worker {
                     }
                 }
                 excerpt.truncate(EXCERPT_BYTES);
-                let excerpt = Some(String::from_utf8_lossy(&excerpt).into_owned());
+                // PostgreSQL refuses NUL in text: a receiver answering one
+                // must not make the attempt unrecordable (and so retried
+                // forever). Other control characters go too, except line breaks.
+                let excerpt = Some(
+                    String::from_utf8_lossy(&excerpt)
+                        .chars()
+                        .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+                        .collect::<String>(),
+                );
                 if response.status().is_success() {
                     Outcome::Delivered { status, excerpt }
                 } else {

@@ -140,3 +140,98 @@ both_backends! {
         assert_eq!(a["title"], "Tomorrow's piece");
     }
 }
+
+// ---------------------------------------------------------------- revocation (issue 24, finding 9)
+
+async fn minted(app: &TestApp, token: &str, id: &str) -> String {
+    let resp = mint(app, token, id, None).await;
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    body["token"].as_str().unwrap().to_string()
+}
+
+async fn preview_status(app: &TestApp, id: &str, token: &str) -> u16 {
+    app.get(&format!("/api/v1/articles/{id}?preview={token}"))
+        .await
+        .status()
+        .as_u16()
+}
+
+async fn gql_preview_title(app: &TestApp, id: &str, token: &str) -> Value {
+    app.gql(
+        "query($id: ID, $t: String) { article(id: $id, previewToken: $t) { title } }",
+        json!({"id": id, "t": token}),
+    )
+    .await
+}
+
+both_backends! {
+    async fn finding_9_revoking_an_articles_preview_links_refuses_every_earlier_one(app) {
+        let admin = app.admin_token().await;
+        let (id, slug) = draft(&app, &admin, "Leaked draft", json!({})).await;
+        let (other, _) = draft(&app, &admin, "Untouched draft", json!({})).await;
+        let first = minted(&app, &admin, &id).await;
+        let second = minted(&app, &admin, &id).await;
+        let kept = minted(&app, &admin, &other).await;
+        assert_eq!(preview_status(&app, &id, &first).await, 200);
+
+        // Only staff who may mint may revoke.
+        assert_problem(app.send("DELETE", &format!("/api/v1/articles/{id}/preview-token"), None, None).await, 401, "unauthorized").await;
+        let (_, contributor) = app.token_for("contributor").await;
+        assert_problem(app.send("DELETE", &format!("/api/v1/articles/{id}/preview-token"), Some(&contributor), None).await, 404, "not_found").await;
+        assert_eq!(preview_status(&app, &id, &first).await, 200);
+
+        let resp = app.send("DELETE", &format!("/api/v1/articles/{slug}/preview-token"), Some(&admin), None).await;
+        assert_eq!(resp.status(), 204);
+        for token in [&first, &second] {
+            let body = assert_problem(app.get(&format!("/api/v1/articles/{id}?preview={token}")).await, 401, "unauthorized").await;
+            assert!(!body.to_string().contains("Leaked"), "{body}");
+            let body = gql_preview_title(&app, &id, token).await;
+            assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+        }
+        // Another article's links stand; a link minted afterwards works.
+        assert_eq!(preview_status(&app, &other, &kept).await, 200);
+        let third = minted(&app, &admin, &id).await;
+        assert_eq!(preview_status(&app, &id, &third).await, 200);
+
+        // The GraphQL mutation does the same.
+        let body = app
+            .gql_as(Some(&admin), "mutation($id: ID!) { revokePreviewTokens(articleId: $id) }", json!({"id": id}))
+            .await;
+        assert_eq!(body["data"]["revokePreviewTokens"], true, "{body}");
+        assert_eq!(preview_status(&app, &id, &third).await, 401);
+        let body = app
+            .gql_as(Some(&contributor), "mutation($id: ID!) { revokePreviewTokens(articleId: $id) }", json!({"id": id}))
+            .await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND", "{body}");
+        assert_eq!(preview_status(&app, &other, &kept).await, 200);
+    }
+
+    async fn finding_9_preview_links_die_with_their_makers_account_and_their_article(app) {
+        let admin = app.admin_token().await;
+        let (editor_id, editor) = app.token_for("editor").await;
+        let (id, _) = draft(&app, &admin, "Editor's draft", json!({})).await;
+        let by_editor = minted(&app, &editor, &id).await;
+        let by_admin = minted(&app, &admin, &id).await;
+        assert_eq!(preview_status(&app, &id, &by_editor).await, 200);
+
+        // The editor is deactivated: their links die, the admin's live.
+        let resp = app.send("PATCH", &format!("/api/v1/users/{editor_id}"), Some(&admin), Some(json!({"active": false}))).await;
+        assert_eq!(resp.status(), 200);
+        assert_problem(app.get(&format!("/api/v1/articles/{id}?preview={by_editor}")).await, 401, "unauthorized").await;
+        let body = gql_preview_title(&app, &id, &by_editor).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+        // Reactivated, the old links stay dead (the session version moved on).
+        let resp = app.send("PATCH", &format!("/api/v1/users/{editor_id}"), Some(&admin), Some(json!({"active": true}))).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(preview_status(&app, &id, &by_editor).await, 401);
+        assert_eq!(preview_status(&app, &id, &by_admin).await, 200);
+
+        // The article is deleted: every link to it is refused, not served.
+        let resp = app.send("DELETE", &format!("/api/v1/articles/{id}"), Some(&admin), None).await;
+        assert_eq!(resp.status(), 204);
+        assert_problem(app.get(&format!("/api/v1/articles/{id}?preview={by_admin}")).await, 401, "unauthorized").await;
+        let body = gql_preview_title(&app, &id, &by_admin).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+    }
+}

@@ -30,6 +30,8 @@ enum Reply {
     Status(u16),
     /// Answer 200 only after this long (longer than the webhook timeout).
     Hang(Duration),
+    /// Answer 200 with a body holding NUL and other control characters.
+    Garbage,
 }
 
 #[derive(Clone)]
@@ -113,6 +115,7 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
             tokio::time::sleep(d).await;
             "too late".into_response()
         }
+        Some(Reply::Garbage) => "ok\0\u{1}\u{7}done".into_response(),
         None => "thanks".into_response(),
     }
 }
@@ -540,5 +543,23 @@ mod private_addresses_are_refused {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
         run_with(Backend::Postgres, |_| {}, body).await
+    }
+}
+
+webhook_tests! {
+    async fn audit_15_a_reply_with_nul_is_recorded_and_the_delivery_ends(app) {
+        // Before, on PostgreSQL: the excerpt kept the NUL, the attempt could
+        // not be stored, and the delivery was claimed again after every
+        // lease, forever.
+        let (receiver, url) = Receiver::start(vec![Reply::Garbage]).await;
+        let admin = app.admin_token().await;
+        let hook = register(&app, &admin, &url, &["article.published"]).await;
+        let hook = hook["id"].as_str().unwrap();
+        create_article(&app, &admin, json!({"title": "Garbage in", "body": "x", "status": "published"})).await;
+        receiver.wait_for(1).await;
+        let list = settled(&app, &admin, hook).await;
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(list[0]["state"], "succeeded", "{list:?}");
+        assert_eq!(receiver.all().len(), 1, "delivered once");
     }
 }

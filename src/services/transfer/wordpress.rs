@@ -105,7 +105,7 @@ pub async fn import<R: BufRead>(
     opts: &Options,
     mut progress: impl FnMut(Progress),
 ) -> Result<Report, AppError> {
-    let mut reader = WxrReader::new(input);
+    let mut reader = WxrReader::with_max_depth(input, state.config.import_max_depth as usize);
     let mut report = Report::default();
     let mut ctx = Context {
         state,
@@ -821,6 +821,32 @@ impl Context<'_> {
             Some((id, d)) => (Some(id.clone()), d + 1),
             None => (None, 0),
         };
+        // What the API would refuse is refused here too, by the same rules:
+        // the comment (and so each reply that would sit under it too deep)
+        // is reported as failed and left out; the post and its other
+        // comments are imported.
+        let mut errors = comment_rules::field_errors(
+            name.trim(),
+            email.trim(),
+            url.as_deref().map(str::trim),
+            body_text.trim(),
+        );
+        errors.extend(comment_rules::depth_error(
+            depth,
+            self.state.config.comment_max_depth,
+        ));
+        if !errors.is_empty() {
+            let reasons: Vec<String> = errors
+                .iter()
+                .map(|e| format!("{} {}", e.field, e.message))
+                .collect();
+            report.failed.push(Notice {
+                line: Some(self.line),
+                item: format!("comment {wp_id}"),
+                reason: reasons.join("; "),
+            });
+            return Ok(None);
+        }
         if let Some(current) = find_ref::<comment::Entity>(db, "comment", wp_id).await? {
             let same = current.article_id == article_id
                 && current.parent_id == parent_id

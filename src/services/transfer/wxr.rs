@@ -139,12 +139,26 @@ pub struct WxrReader<R: BufRead> {
     in_channel: bool,
     pub wxr_version: Option<String>,
     finished: bool,
+    /// Deepest element nesting accepted inside an entry, counted from the
+    /// document root (`BROADSHEET_IMPORT_MAX_DEPTH`).
+    max_depth: usize,
 }
+
+/// Default of `BROADSHEET_IMPORT_MAX_DEPTH`. A WXR item's deepest element is
+/// 5 levels down (`rss > channel > item > wp:comment > wp:comment_id`).
+pub const DEFAULT_MAX_DEPTH: u32 = 64;
 
 const ENTRY_NAMES: [&str; 5] = ["wp:author", "wp:category", "wp:tag", "wp:term", "item"];
 
 impl<R: BufRead> WxrReader<R> {
     pub fn new(inner: R) -> Self {
+        Self::with_max_depth(inner, DEFAULT_MAX_DEPTH as usize)
+    }
+
+    /// A reader that stops, with an error naming the line, at an element
+    /// nested deeper than `max_depth` levels: entries are built as trees, and
+    /// an unbounded tree (200,000 nested elements) would exhaust the stack.
+    pub fn with_max_depth(inner: R, max_depth: usize) -> Self {
         let mut reader = Reader::from_reader(Counting::new(inner));
         reader.config_mut().check_end_names = true;
         WxrReader {
@@ -154,6 +168,7 @@ impl<R: BufRead> WxrReader<R> {
             in_channel: false,
             wxr_version: None,
             finished: false,
+            max_depth,
         }
     }
 
@@ -281,7 +296,21 @@ impl<R: BufRead> WxrReader<R> {
                 }
             };
             match event {
-                Event::Start(s) => stack.push(node_from(&s)),
+                Event::Start(s) => {
+                    // `self.depth` counts the levels above the entry.
+                    if self.depth + stack.len() > self.max_depth {
+                        self.finished = true;
+                        return Err(ReadError {
+                            line: self.line(),
+                            message: format!(
+                                "elements nested more than {} levels deep in <{}> that starts on line {line} (BROADSHEET_IMPORT_MAX_DEPTH)",
+                                self.max_depth,
+                                stack.first().map(|n| n.name.as_str()).unwrap_or("?")
+                            ),
+                        });
+                    }
+                    stack.push(node_from(&s))
+                }
                 Event::Empty(s) => {
                     let node = node_from(&s);
                     if let Some(top) = stack.last_mut() {
@@ -407,6 +436,27 @@ mod tests {
         let err = err.unwrap();
         assert!(err.message.contains("truncated"), "{err}");
         assert!(err.message.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn nesting_is_bounded_without_recursion() {
+        let deep = 200_000;
+        let xml = format!(
+            "<rss><channel><wp:wxr_version>1.2</wp:wxr_version>\n<item><title>A</title></item>\n<item>{}{}</item></channel></rss>",
+            "<x>".repeat(deep),
+            "</x>".repeat(deep)
+        );
+        let (items, err) = entries(&xml);
+        assert_eq!(items.len(), 1);
+        let err = err.unwrap();
+        assert!(err.message.contains("nested more than 64 levels"), "{err}");
+        assert_eq!(err.line, 3, "{err}");
+        let ok = format!(
+            "<rss><channel><wp:wxr_version>1.2</wp:wxr_version><item>{}{}</item></channel></rss>",
+            "<x>".repeat(60),
+            "</x>".repeat(60)
+        );
+        assert!(entries(&ok).1.is_none());
     }
 
     #[test]

@@ -7,10 +7,12 @@
 //!
 //! To add a case: append a [`Case`] to the `cases()` of its area.
 
+mod audit;
 mod auth;
 mod bodies;
 mod graphql;
 mod graphql_cost;
+mod imports;
 mod lists;
 mod network;
 
@@ -114,6 +116,7 @@ impl Case {
 /// The whole table.
 pub fn cases() -> Vec<Case> {
     [
+        audit::cases(),
         auth::cases(),
         bodies::cases(),
         graphql::cases(),

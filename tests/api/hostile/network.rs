@@ -223,7 +223,7 @@ async fn wait_for_metric(
 // ---------------------------------------------------------------- SSRF at connect time
 
 /// A webhook row as if its name had been public when it was registered.
-async fn stored_webhook(app: &TestApp, url: &str) -> String {
+pub(super) async fn stored_webhook(app: &TestApp, url: &str) -> String {
     use broadsheet::entities::webhook;
     use sea_orm::EntityTrait;
     let id = broadsheet::services::new_id();
