@@ -165,6 +165,9 @@ pub struct Config {
     pub response_cache_mb: u32,
     /// `BROADSHEET_REVISIONS_KEEP`: revisions kept per article (default 50).
     pub revisions_keep: u32,
+    /// `BROADSHEET_GRAPHQL_REPLIES_*`, `_REVISIONS_MAX`, `_MAX_RESOLVED`: what
+    /// answering a GraphQL document may cost in data (README "GraphQL cost of data").
+    pub graphql_cost: GraphqlCost,
     /// `BROADSHEET_MAX_LIST_OFFSET`: how deep any list may be read, `page × per_page`
     /// or an offset cursor's position plus `first` (default 100,000); deeper is 422.
     pub max_list_offset: u32,
@@ -313,6 +316,10 @@ struct RawConfig {
     metrics_token: Option<String>,
     response_cache_mb: Option<toml::Value>,
     revisions_keep: Option<toml::Value>,
+    graphql_replies_default: Option<toml::Value>,
+    graphql_replies_max: Option<toml::Value>,
+    graphql_revisions_max: Option<toml::Value>,
+    graphql_max_resolved: Option<toml::Value>,
     max_list_offset: Option<toml::Value>,
     import_max_depth: Option<toml::Value>,
     feed_size: Option<toml::Value>,
@@ -399,6 +406,7 @@ impl Config {
             metrics_token: None,
             response_cache_mb: 24,
             revisions_keep: 50,
+            graphql_cost: GraphqlCost::default(),
             max_list_offset: crate::domain::pagination::DEFAULT_MAX_LIST_OFFSET,
             import_max_depth: crate::services::transfer::wxr::DEFAULT_MAX_DEPTH,
             feed_size: DEFAULT_FEED_SIZE,
@@ -1002,6 +1010,52 @@ impl Config {
                 })?;
             }
         }
+        let cost: [(&str, Option<toml::Value>, &mut u32, u32, u32); 4] = [
+            (
+                "BROADSHEET_GRAPHQL_REPLIES_DEFAULT",
+                raw.graphql_replies_default,
+                &mut cfg.graphql_cost.replies_default,
+                1,
+                GraphqlCost::REPLIES_CEILING,
+            ),
+            (
+                "BROADSHEET_GRAPHQL_REPLIES_MAX",
+                raw.graphql_replies_max,
+                &mut cfg.graphql_cost.replies_max,
+                1,
+                GraphqlCost::REPLIES_CEILING,
+            ),
+            (
+                "BROADSHEET_GRAPHQL_REVISIONS_MAX",
+                raw.graphql_revisions_max,
+                &mut cfg.graphql_cost.revisions_max,
+                1,
+                GraphqlCost::REVISIONS_CEILING,
+            ),
+            (
+                "BROADSHEET_GRAPHQL_MAX_RESOLVED",
+                raw.graphql_max_resolved,
+                &mut cfg.graphql_cost.max_resolved,
+                100,
+                100_000_000,
+            ),
+        ];
+        for (key, file_value, slot, min, max) in cost {
+            if let Some(v) = env(key).or(toml_scalar(file_value)) {
+                *slot = parse_in_range(&v, min, max).ok_or_else(|| {
+                    bad(
+                        key,
+                        format!("{v:?} is not a whole number from {min} to {max}"),
+                    )
+                })?;
+            }
+        }
+        if cfg.graphql_cost.replies_default > cfg.graphql_cost.replies_max {
+            return Err(bad(
+                "BROADSHEET_GRAPHQL_REPLIES_DEFAULT",
+                "must not exceed BROADSHEET_GRAPHQL_REPLIES_MAX",
+            ));
+        }
         if let Some(v) = env("BROADSHEET_COMMENT_BLOCKLIST").or(raw.comment_blocklist) {
             cfg.comment_blocklist = v
                 .split(',')
@@ -1044,6 +1098,42 @@ impl Config {
 
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
+    }
+}
+
+/// What answering one GraphQL request may cost in data, whatever the
+/// document (README "GraphQL cost of data"; audit 24, #1, #3, #11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GraphqlCost {
+    /// `BROADSHEET_GRAPHQL_REPLIES_DEFAULT`: `Comment.replies` without `first` (default 10).
+    pub replies_default: u32,
+    /// `BROADSHEET_GRAPHQL_REPLIES_MAX`: the largest `first` on `Comment.replies` (default 100).
+    pub replies_max: u32,
+    /// `BROADSHEET_GRAPHQL_REVISIONS_MAX`: the largest `first` on
+    /// `Article.revisions`, and its default (default 20).
+    pub revisions_max: u32,
+    /// `BROADSHEET_GRAPHQL_MAX_RESOLVED`: fields resolved for one HTTP request
+    /// (a batch shares it); beyond, the request fails with `RESULT_TOO_LARGE`
+    /// (default 50000).
+    pub max_resolved: u32,
+}
+
+impl GraphqlCost {
+    /// The most `BROADSHEET_GRAPHQL_REPLIES_MAX` may be: the complexity rule
+    /// prices `replies` by `first` clamped to this.
+    pub const REPLIES_CEILING: u32 = 100;
+    /// The most `BROADSHEET_GRAPHQL_REVISIONS_MAX` may be.
+    pub const REVISIONS_CEILING: u32 = 50;
+}
+
+impl Default for GraphqlCost {
+    fn default() -> Self {
+        GraphqlCost {
+            replies_default: 10,
+            replies_max: 100,
+            revisions_max: 20,
+            max_resolved: 50_000,
+        }
     }
 }
 

@@ -5,11 +5,14 @@ use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::{
-    graphql::{
-        loaders::CommentLoaders,
-        types::{PageInfo, require_staff_field},
+    auth::Actor,
+    error::AppError,
+    graphql::{cost, error::GqlResultExt, loaders::CommentLoaders, types::PageInfo},
+    services::{
+        articles,
+        comments::{self, CommentView},
     },
-    services::{articles, comments::CommentView},
+    state::AppState,
 };
 
 /// A comment's moderation state.
@@ -40,7 +43,8 @@ impl CommentModeration {
     }
 }
 
-/// A reader comment. `authorEmail` and `status` answer `FORBIDDEN` to everyone but staff.
+/// A reader comment. `authorEmail`, `status` and `body` answer `FORBIDDEN` to
+/// everyone but admins and editors.
 pub struct Comment(pub CommentView);
 
 #[Object]
@@ -71,8 +75,32 @@ impl Comment {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.comment.created_at
     }
-    /// Approved replies, oldest first (batched across comments).
-    async fn replies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Comment>> {
+    /// Approved replies, oldest first (batched across comments): the first
+    /// `first` of them (default `BROADSHEET_GRAPHQL_REPLIES_DEFAULT`, 10; at
+    /// most `BROADSHEET_GRAPHQL_REPLIES_MAX`, 100).
+    #[graphql(
+        complexity = "cost::list(cost::window(first, cost::REPLIES_PRICE, cost::REPLIES_CEILING), child_complexity)"
+    )]
+    async fn replies(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> async_graphql::Result<Vec<Comment>> {
+        let limits = ctx.data::<AppState>()?.config.graphql_cost;
+        let take = match first {
+            None => limits.replies_default as usize,
+            Some(n) if (0..=limits.replies_max as i32).contains(&n) => n as usize,
+            Some(_) => {
+                return Err(AppError::validation(
+                    "first",
+                    format!("must be from 0 to {}", limits.replies_max),
+                ))
+                .gql();
+            }
+        };
+        if take == 0 {
+            return Ok(Vec::new());
+        }
         let loaders = ctx.data::<CommentLoaders>()?;
         Ok(loaders
             .replies
@@ -80,6 +108,7 @@ impl Comment {
             .await?
             .unwrap_or_default()
             .into_iter()
+            .take(take)
             .map(Comment)
             .collect())
     }
@@ -91,21 +120,28 @@ impl Comment {
         let loaders = ctx.data::<CommentLoaders>()?;
         Ok(loaders.by_id.load_one(pid).await?.map(Comment))
     }
-    /// Staff only.
+    /// Admins and editors only (as the REST moderation queue).
     async fn author_email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        require_staff_field(ctx)?;
+        require_moderator_field(ctx)?;
         Ok(Some(&self.0.comment.author_email))
     }
-    /// Staff only.
+    /// Admins and editors only.
     async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CommentModeration>> {
-        require_staff_field(ctx)?;
+        require_moderator_field(ctx)?;
         Ok(Some(CommentModeration::parse(&self.0.comment.status)))
     }
-    /// Staff only: the body as written.
+    /// Admins and editors only: the body as written.
     async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        require_staff_field(ctx)?;
+        require_moderator_field(ctx)?;
         Ok(Some(&self.0.comment.body))
     }
+}
+
+/// A commenter's private details are the moderators' (one rule in
+/// [`comments::may_see_private`]); a refusal nulls only the field.
+fn require_moderator_field(ctx: &Context<'_>) -> async_graphql::Result<()> {
+    let actor = ctx.data_opt::<Actor>().unwrap_or(&Actor::Anonymous);
+    comments::may_see_private(actor).gql()
 }
 
 #[derive(SimpleObject)]

@@ -107,7 +107,7 @@ impl Loader<(CountOf, String)> for ArticleCounts {
     }
 }
 
-/// Approved replies per parent comment.
+/// Approved replies per parent comment, at most `BROADSHEET_GRAPHQL_REPLIES_MAX` each.
 pub struct Replies(pub AppState);
 
 impl Loader<String> for Replies {
@@ -116,7 +116,9 @@ impl Loader<String> for Replies {
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
         use async_graphql::ErrorExtensions;
-        crate::services::comments::approved_replies(&self.0.db, keys)
+        // As many as the largest `first` may ask for; the field takes its own.
+        let per_parent = u64::from(self.0.config.graphql_cost.replies_max);
+        crate::services::comments::approved_replies(&self.0.db, keys, per_parent)
             .await
             .map_err(|e| e.extend())
     }

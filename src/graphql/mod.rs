@@ -2,6 +2,7 @@
 //! queries), GraphiQL on a browser GET. Resolvers translate; services decide.
 
 pub mod comments;
+pub mod cost;
 pub mod error;
 pub mod limits;
 pub mod loaders;
@@ -40,6 +41,7 @@ pub fn schema(state: AppState) -> BroadsheetSchema {
         .data(state)
         .limit_depth(depth)
         .limit_complexity(MAX_COMPLEXITY)
+        .extension(cost::ResolveBudget)
         .finish()
 }
 
@@ -281,7 +283,8 @@ async fn execute(
         .data(ctx.actor.clone())
         .data(ctx)
         .data(counts)
-        .data(comment_loaders);
+        .data(comment_loaders)
+        .data(cost::Budget::new(gql.app.config.graphql_cost.max_resolved));
     let mut response = gql.schema.execute_batch(batch).await;
     match &mut response {
         async_graphql::BatchResponse::Single(r) => code_uncoded_errors(r),

@@ -86,7 +86,7 @@ impl QueryRoot {
     /// Articles, newest first unless ordered otherwise. Without a `status`
     /// filter only published, visible articles. `first`/`last` at most 100.
     #[graphql(
-        complexity = "first.or(last).unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1"
+        complexity = "crate::graphql::cost::connection(first.or(last), 10, child_complexity)"
     )]
     #[allow(clippy::too_many_arguments)]
     async fn articles(
@@ -183,7 +183,7 @@ impl QueryRoot {
     /// with a highlighted snippet. `query`: words (all must match; accents,
     /// case and English word endings ignored), `prefix*` and `"exact
     /// phrases"`, at most 256 characters; any other syntax is plain text.
-    #[graphql(complexity = "first.unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::cost::connection(first, 10, child_complexity)")]
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -229,7 +229,7 @@ impl QueryRoot {
     }
 
     /// Authors by name.
-    #[graphql(complexity = "first.unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::cost::connection(first, 10, child_complexity)")]
     async fn authors(
         &self,
         ctx: &Context<'_>,
@@ -260,7 +260,7 @@ impl QueryRoot {
     }
 
     /// Sources by name.
-    #[graphql(complexity = "first.unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::cost::connection(first, 10, child_complexity)")]
     async fn sources(
         &self,
         ctx: &Context<'_>,
@@ -291,7 +291,7 @@ impl QueryRoot {
     }
 
     /// Tags by name.
-    #[graphql(complexity = "first.unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::cost::connection(first, 10, child_complexity)")]
     async fn tags(
         &self,
         ctx: &Context<'_>,
@@ -319,6 +319,9 @@ impl QueryRoot {
     }
 
     /// Every webhook endpoint (admin).
+    #[graphql(
+        complexity = "crate::graphql::cost::list(crate::graphql::cost::WEBHOOKS, child_complexity)"
+    )]
     async fn webhooks(
         &self,
         ctx: &Context<'_>,
@@ -348,7 +351,7 @@ impl QueryRoot {
     }
 
     /// All accounts, oldest first (admin). `first` at most 100.
-    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 100) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::cost::connection(first, 50, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -364,7 +367,7 @@ impl QueryRoot {
 
     /// The moderation queue, newest first (admin, editor): `status` defaults
     /// to PENDING; `article` is an id or slug.
-    #[graphql(complexity = "first.unwrap_or(10).clamp(0, 100) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::cost::connection(first, 10, child_complexity)")]
     async fn comments(
         &self,
         ctx: &Context<'_>,

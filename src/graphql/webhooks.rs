@@ -115,7 +115,7 @@ impl Webhook {
         self.0.webhook.updated_at
     }
     /// Deliveries, newest first. `first` at most 100 (default 20).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity + 1")]
+    #[graphql(complexity = "crate::graphql::cost::connection(first, 20, child_complexity)")]
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
@@ -203,6 +203,9 @@ impl WebhookDelivery {
         &self.0.payload
     }
     /// Every attempt, oldest first.
+    #[graphql(
+        complexity = "crate::graphql::cost::list(crate::graphql::cost::ATTEMPTS_PER_DELIVERY, child_complexity)"
+    )]
     async fn attempts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WebhookAttempt>> {
         let state = ctx.data::<AppState>()?;
         let actor = ctx.data_opt::<Actor>().unwrap_or(&Actor::Anonymous);

@@ -111,7 +111,7 @@ pub async fn list_revisions(
     Caller(ctx): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let data = revisions::list(&state, &ctx.actor, &id).await?;
+    let data = revisions::list(&state, &ctx.actor, &id, None).await?;
     Ok(private(RevisionList {
         data: data.into_iter().map(RevisionDto::from).collect(),
     }))

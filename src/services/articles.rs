@@ -429,6 +429,12 @@ struct Window {
 }
 
 impl ConnectionArgs {
+    /// Refuse what [`connection`] would refuse, without reading anything
+    /// (for a caller that takes only the count, from a batched loader).
+    pub fn check(&self, sort: ArticleSort) -> Result<(), AppError> {
+        self.validate(sort.name()).map(|_| ())
+    }
+
     fn validate(&self, order: &str) -> Result<Window, AppError> {
         let mut errors = Vec::new();
         for (name, value) in [("first", self.first), ("last", self.last)] {

@@ -550,7 +550,9 @@ pub async fn connection_for_article(
 pub async fn approved_replies(
     db: &impl ConnectionTrait,
     parent_ids: &[String],
+    per_parent: u64,
 ) -> Result<HashMap<String, Vec<CommentView>>, AppError> {
+    use sea_orm::sea_query::Alias;
     // Without statistics SQLite would rather walk the whole (status,
     // created_at) index in order than look the parents up (70 ms instead of
     // 0.2 ms on 100,000 comments); `+status` takes that index out of the race.
@@ -565,9 +567,30 @@ pub async fn approved_replies(
             APPROVED,
         )
     };
+    // Only the first `per_parent` replies of each parent are read (and
+    // rendered), however many a thread has gathered.
+    let ranked = Query::select()
+        .column(comment::Column::Id)
+        .expr_as(
+            Expr::cust(
+                "ROW_NUMBER() OVER (PARTITION BY \"parent_id\" ORDER BY \"created_at\", \"id\")",
+            ),
+            Alias::new("rn"),
+        )
+        .from(comment::Entity)
+        .and_where(comment::Column::ParentId.is_in(parent_ids.to_vec()))
+        .and_where(approved)
+        .to_owned();
+    let first = Query::select()
+        .column(Alias::new("id"))
+        .from_subquery(ranked, Alias::new("ranked"))
+        .and_where(sea_orm::ExprTrait::lte(
+            Expr::col(Alias::new("rn")),
+            per_parent,
+        ))
+        .to_owned();
     let rows = comment::Entity::find()
-        .filter(comment::Column::ParentId.is_in(parent_ids.to_vec()))
-        .filter(approved)
+        .filter(comment::Column::Id.in_subquery(first))
         .order_by_asc(comment::Column::CreatedAt)
         .order_by_asc(comment::Column::Id)
         .all(db)
@@ -581,7 +604,6 @@ pub async fn approved_replies(
     Ok(out)
 }
 
-/// Approved comments by id (GraphQL `Comment.parent`).
 pub async fn approved_by_ids(
     db: &impl ConnectionTrait,
     ids: &[String],
@@ -597,6 +619,21 @@ pub async fn approved_by_ids(
 }
 
 // ---------------------------------------------------------------- moderation
+
+/// Who may read a commenter's private details (email, moderation status,
+/// the body as written): admins and editors, as the REST moderation queue.
+/// Everyone else, signed in or not, is refused.
+pub fn may_see_private(actor: &Actor) -> Result<(), AppError> {
+    match actor {
+        Actor::User {
+            role: Role::Admin | Role::Editor,
+            ..
+        } => Ok(()),
+        _ => Err(AppError::Forbidden(
+            "only admins and editors see a commenter's email, status and body as written".into(),
+        )),
+    }
+}
 
 fn require_moderator(actor: &Actor) -> Result<(), AppError> {
     match policy::require_staff(actor)? {

@@ -82,16 +82,18 @@ async fn editable(state: &AppState, actor: &Actor, id: &str) -> Result<article::
     Ok(a)
 }
 
-/// An article's revisions, newest first.
+/// An article's revisions, newest first: all that are kept, or the newest `limit`.
 pub async fn list(
     state: &AppState,
     actor: &Actor,
     article_id: &str,
+    limit: Option<u64>,
 ) -> Result<Vec<article_revision::Model>, AppError> {
     let a = editable(state, actor, article_id).await?;
     Ok(article_revision::Entity::find()
         .filter(article_revision::Column::ArticleId.eq(a.id))
         .order_by_desc(article_revision::Column::Id)
+        .limit(limit)
         .all(&state.db)
         .await?)
 }

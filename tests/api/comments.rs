@@ -197,7 +197,7 @@ both_backends! {
         let depths: Vec<i64> = list["data"].as_array().unwrap().iter().map(|c| c["depth"].as_i64().unwrap()).collect();
         assert_eq!(depths, vec![0, 1, 2, 3, 4]);
         assert_eq!(list["data"][1]["parent_id"], ids[0].as_str());
-        let gql = app.gql("query($id: ID) { article(id: $id) { comments(topLevel: true) { totalCount edges { node { bodyHtml replies { depth parent { id } replies { depth replies { bodyHtml } } } } } } } }", json!({"id": id})).await;
+        let gql = app.gql("query($id: ID) { article(id: $id) { comments(first: 5, topLevel: true) { totalCount edges { node { bodyHtml replies(first: 5) { depth parent { id } replies(first: 5) { depth replies(first: 5) { bodyHtml } } } } } } } }", json!({"id": id})).await;
         assert!(gql["errors"].is_null(), "{gql}");
         let top = &gql["data"]["article"]["comments"];
         assert_eq!(top["totalCount"], 1);

@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod bodies;
 mod graphql;
+mod graphql_cost;
 mod imports;
 mod lists;
 mod network;
