@@ -14,6 +14,7 @@ use sea_orm::{
 
 use crate::{
     auth::{Actor, Role, policy},
+    cache::{CachedRow, RowCache},
     domain::{
         body::{self, BodyFormat, Rendered},
         pagination::{Cursor, Page, PageRequest},
@@ -21,7 +22,6 @@ use crate::{
     },
     entities::{article, article_author, article_slug, article_tag, author, source, tag},
     error::{AppError, FieldError},
-    response_cache::{CachedRow, RowCache},
     services::{new_id, now, resolve},
     state::AppState,
 };

@@ -11,6 +11,9 @@ use std::{
 
 use serde::Deserialize;
 
+/// Largest request body accepted (API.md: 413 above it).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// A secret string whose `Debug`/`Display` never print the value.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -969,7 +972,7 @@ impl Config {
                 raw.body_max_bytes,
                 &mut cfg.body_max_bytes,
                 1_024,
-                crate::MAX_BODY_BYTES as u32,
+                crate::config::MAX_BODY_BYTES as u32,
             ),
             (
                 "BROADSHEET_BODY_MAX_DEPTH",
@@ -1068,7 +1071,7 @@ impl Config {
                 let origin = origin.trim_end_matches('/');
                 let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
                     && !origin["https://".len().min(origin.len())..].contains('/')
-                    && axum::http::HeaderValue::from_str(origin).is_ok();
+                    && http::HeaderValue::from_str(origin).is_ok();
                 if !valid {
                     return Err(bad(
                         "BROADSHEET_CORS_ORIGINS",
