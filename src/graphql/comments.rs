@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     auth::Actor,
+    domain::kinds,
     error::AppError,
     graphql::{cost, error::GqlResultExt, loaders::CommentLoaders, types::PageInfo},
     services::{
@@ -17,30 +18,12 @@ use crate::{
 
 /// A comment's moderation state.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::kinds::CommentStatus")]
 pub enum CommentModeration {
     Pending,
     Approved,
     Spam,
     Trash,
-}
-
-impl CommentModeration {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommentModeration::Pending => "pending",
-            CommentModeration::Approved => "approved",
-            CommentModeration::Spam => "spam",
-            CommentModeration::Trash => "trash",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "approved" => CommentModeration::Approved,
-            "spam" => CommentModeration::Spam,
-            "trash" => CommentModeration::Trash,
-            _ => CommentModeration::Pending,
-        }
-    }
 }
 
 /// A reader comment. `authorEmail`, `status` and `body` answer `FORBIDDEN` to
@@ -128,7 +111,11 @@ impl Comment {
     /// Admins and editors only.
     async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CommentModeration>> {
         require_moderator_field(ctx)?;
-        Ok(Some(CommentModeration::parse(&self.0.comment.status)))
+        Ok(Some(
+            kinds::CommentStatus::parse(&self.0.comment.status)
+                .unwrap_or_default()
+                .into(),
+        ))
     }
     /// Admins and editors only: the body as written.
     async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     auth::{Actor, RequestContext},
+    domain::kinds,
     graphql::comments::{Comment, CommentModeration, SubmitCommentPayload},
     graphql::{
         error::GqlResultExt,
@@ -90,15 +91,19 @@ impl From<ArticleInput> for ArticleFields {
             standfirst: tri(i.standfirst, |x| x),
             excerpt: tri(i.excerpt, |x| x),
             body: i.body,
-            body_format: i.body_format.map(|f| f.as_str().to_string()),
-            status: i.status.map(|s| s.as_str().to_string()),
+            body_format: i
+                .body_format
+                .map(|f| kinds::BodyFormat::from(f).to_string()),
+            status: i.status.map(|s| kinds::ArticleStatus::from(s).to_string()),
             published_at: tri(i.published_at, |x| x),
             author_ids: i.author_ids.map(ids),
             tag_ids: i.tag_ids.map(ids),
             source_id: tri(i.source_id, |x| x.0),
             original_url: tri(i.original_url, |x| x),
             original_published_at: tri(i.original_published_at, |x| x),
-            comment_status: i.comment_status.map(|c| c.as_str().to_string()),
+            comment_status: i
+                .comment_status
+                .map(|c| kinds::CommentPolicy::from(c).to_string()),
             feature_image_url: tri(i.feature_image_url, |x| x),
             feature_image_alt: tri(i.feature_image_alt, |x| x),
         }
@@ -589,7 +594,9 @@ impl MutationRoot {
             .await
             .gql()?;
         Ok(SubmitCommentPayload {
-            status: CommentModeration::parse(&view.comment.status),
+            status: kinds::CommentStatus::parse(&view.comment.status)
+                .unwrap_or_default()
+                .into(),
             comment: Comment(view),
             commenter_token,
         })
@@ -608,7 +615,7 @@ impl MutationRoot {
             state,
             actor(ctx),
             &id,
-            status.map(|s| s.as_str()),
+            status.map(|s| kinds::CommentStatus::from(s).as_str()),
             body.as_deref(),
         )
         .await
@@ -625,9 +632,14 @@ impl MutationRoot {
     ) -> async_graphql::Result<u64> {
         let (state, _) = parts(ctx)?;
         let ids: Vec<String> = ids.into_iter().map(|i| i.0).collect();
-        comments::moderate_many(state, actor(ctx), &ids, status.as_str())
-            .await
-            .gql()
+        comments::moderate_many(
+            state,
+            actor(ctx),
+            &ids,
+            kinds::CommentStatus::from(status).as_str(),
+        )
+        .await
+        .gql()
     }
 
     /// Delete a comment and its replies (admin, editor). Always true.

@@ -4,7 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 
 use crate::{
     auth::Actor,
-    domain::pagination::Page,
+    domain::{kinds, pagination::Page},
     entities::{author, source, tag},
     error::AppError,
     graphql::{
@@ -380,7 +380,7 @@ impl QueryRoot {
         let (state, actor) = ctx_parts(ctx)?;
         let slice = offset_window(state, first, after.as_deref()).gql()?;
         let filter = crate::services::comments::QueueFilter {
-            status: status.map(|s| s.as_str().to_string()),
+            status: status.map(|s| kinds::CommentStatus::from(s).to_string()),
             article,
         };
         let page = crate::services::comments::queue(state, &actor, filter, slice)

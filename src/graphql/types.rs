@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     auth::Actor,
-    domain::pagination::Window,
+    domain::{kinds, pagination::Window},
     entities::{author, source, tag},
     error::AppError,
     graphql::{
@@ -231,59 +231,27 @@ impl Tag {
 
 /// Whether readers may comment on an article.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::kinds::CommentPolicy")]
 pub enum CommentStatus {
     Open,
     Closed,
 }
 
-impl CommentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommentStatus::Open => "open",
-            CommentStatus::Closed => "closed",
-        }
-    }
-}
-
 /// An article's workflow state.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::kinds::ArticleStatus")]
 pub enum ArticleStatus {
     Draft,
     Published,
     Archived,
 }
 
-impl ArticleStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ArticleStatus::Draft => "draft",
-            ArticleStatus::Published => "published",
-            ArticleStatus::Archived => "archived",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        match s {
-            "published" => ArticleStatus::Published,
-            "archived" => ArticleStatus::Archived,
-            _ => ArticleStatus::Draft,
-        }
-    }
-}
-
 /// How an article body is written.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::domain::kinds::BodyFormat")]
 pub enum BodyFormat {
     Markdown,
     Html,
-}
-
-impl BodyFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BodyFormat::Markdown => "markdown",
-            BodyFormat::Html => "html",
-        }
-    }
 }
 
 /// An article. Staff-only fields answer `FORBIDDEN` to everyone else.
@@ -389,11 +357,9 @@ impl Article {
         &self.0.canonical_url
     }
     async fn comment_status(&self) -> CommentStatus {
-        if self.0.article.comment_status == "closed" {
-            CommentStatus::Closed
-        } else {
-            CommentStatus::Open
-        }
+        kinds::CommentPolicy::parse(&self.0.article.comment_status)
+            .unwrap_or_default()
+            .into()
     }
     /// Approved comments only.
     async fn comment_count(&self) -> u64 {
@@ -430,7 +396,11 @@ impl Article {
     /// Staff only.
     async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ArticleStatus>> {
         require_staff_field(ctx)?;
-        Ok(Some(ArticleStatus::parse(&self.0.article.status)))
+        Ok(Some(
+            kinds::ArticleStatus::parse(&self.0.article.status)
+                .unwrap_or_default()
+                .into(),
+        ))
     }
     /// Staff only: the body as written.
     async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
@@ -440,11 +410,11 @@ impl Article {
     /// Staff only.
     async fn body_format(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<BodyFormat>> {
         require_staff_field(ctx)?;
-        Ok(Some(if self.0.article.body_format == "html" {
-            BodyFormat::Html
-        } else {
-            BodyFormat::Markdown
-        }))
+        Ok(Some(
+            kinds::BodyFormat::parse(&self.0.article.body_format)
+                .unwrap_or_default()
+                .into(),
+        ))
     }
     /// Staff only.
     async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DateTime<Utc>>> {
@@ -652,8 +622,8 @@ impl User {
         &self.0.display_name
     }
     async fn role(&self) -> Role {
-        crate::auth::Role::parse(&self.0.role)
-            .unwrap_or(crate::auth::Role::Contributor)
+        kinds::Role::parse(&self.0.role)
+            .unwrap_or(kinds::Role::Contributor)
             .into()
     }
     /// The author (byline) this user writes as.

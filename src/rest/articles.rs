@@ -46,6 +46,7 @@ pub struct ListArticlesParams {
     /// word endings ignored), `prefix*` and `"exact phrases"`.
     pub q: Option<String>,
     /// `-published_at` (default), `published_at`, `title` or `-updated_at`.
+    #[param(value_type = Option<crate::domain::kinds::ArticleSort>)]
     pub sort: Option<String>,
     /// Staff only: draft, published, scheduled, archived or any.
     pub status: Option<String>,

@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::http::problem::ApiError;
 use crate::{
+    domain::kinds::CommentStatus,
     rest::{
         articles::PageParams,
         cache::{Audience, json_response},
@@ -43,9 +44,9 @@ pub struct CommentDto {
     /// The body, escaped, in paragraphs, with bare links marked `nofollow ugc`.
     pub body_html: String,
     pub created_at: DateTime<Utc>,
-    /// pending, approved, spam or trash (staff, and the submitter).
+    /// Staff, and the submitter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<CommentStatus>,
     /// Staff only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_email: Option<String>,
@@ -86,7 +87,8 @@ impl CommentDto {
             author_url: c.author_url.clone(),
             body_html: v.body_html.clone(),
             created_at: c.created_at,
-            status: (viewer != Viewer::Public).then(|| c.status.clone()),
+            status: (viewer != Viewer::Public)
+                .then(|| CommentStatus::parse(&c.status).unwrap_or_default()),
             author_email: staff.then(|| c.author_email.clone()),
             body: staff.then(|| c.body.clone()),
             ip: if staff { c.ip.clone() } else { None },
@@ -125,7 +127,9 @@ pub struct SubmitComment {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModerateComment {
-    /// pending, approved, spam or trash.
+    // Read as text, so that a bad value is a 422 naming `status` with the
+    // same message as ever, not serde's.
+    #[schema(value_type = Option<CommentStatus>)]
     pub status: Option<String>,
     pub body: Option<String>,
 }
@@ -134,6 +138,8 @@ pub struct ModerateComment {
 #[serde(deny_unknown_fields)]
 pub struct BulkModerate {
     pub ids: Vec<String>,
+    // Read as text, like `ModerateComment::status`.
+    #[schema(value_type = CommentStatus)]
     pub status: String,
 }
 

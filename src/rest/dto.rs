@@ -7,7 +7,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    domain::pagination::Page,
+    domain::{
+        kinds::{ArticleStatus, BodyFormat, CommentPolicy},
+        pagination::Page,
+    },
     entities::{author, source, tag},
     services::{
         articles::{ArticleFields, ArticleView},
@@ -165,14 +168,6 @@ impl From<&TagView> for TagDto {
     }
 }
 
-/// `open` or `closed`.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum CommentStatusDto {
-    Open,
-    Closed,
-}
-
 /// An article. Fields marked "staff only" are absent from public responses.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ArticleDto {
@@ -201,20 +196,20 @@ pub struct ArticleDto {
     pub original_published_at: Option<DateTime<Utc>>,
     /// `original_url` for a cross-post, else the article's URL on this site.
     pub canonical_url: String,
-    pub comment_status: CommentStatusDto,
+    pub comment_status: CommentPolicy,
     /// Approved comments only.
     pub comment_count: u64,
     pub published_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
-    /// Staff only: draft, published or archived.
+    /// Staff only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<ArticleStatus>,
     /// Staff only: the body as written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
-    /// Staff only: markdown or html.
+    /// Staff only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub body_format: Option<String>,
+    pub body_format: Option<BodyFormat>,
     /// Staff only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<DateTime<Utc>>,
@@ -247,17 +242,13 @@ impl ArticleDto {
             original_url: a.original_url.clone(),
             original_published_at: a.original_published_at,
             canonical_url: v.canonical_url.clone(),
-            comment_status: if a.comment_status == "closed" {
-                CommentStatusDto::Closed
-            } else {
-                CommentStatusDto::Open
-            },
+            comment_status: CommentPolicy::parse(&a.comment_status).unwrap_or_default(),
             comment_count: v.comment_count,
             published_at: a.published_at,
             updated_at: a.updated_at,
-            status: staff.then(|| a.status.clone()),
+            status: staff.then(|| ArticleStatus::parse(&a.status).unwrap_or_default()),
             body: staff.then(|| a.body.clone()),
-            body_format: staff.then(|| a.body_format.clone()),
+            body_format: staff.then(|| BodyFormat::parse(&a.body_format).unwrap_or_default()),
             created_at: staff.then_some(a.created_at),
             version: staff.then_some(a.version),
             previous_slugs: staff.then(|| v.previous_slugs.clone()),
@@ -329,9 +320,13 @@ pub struct ArticleWrite {
     #[schema(value_type = Option<String>)]
     pub excerpt: Option<Option<String>>,
     pub body: Option<String>,
-    /// markdown (default) or html.
+    /// `markdown` (the default) or `html`.
+    // The kinds are read as text, so that a bad value is reported beside
+    // every other bad field, not alone by serde.
+    #[schema(value_type = Option<BodyFormat>)]
     pub body_format: Option<String>,
-    /// draft (default), published or archived.
+    /// `draft` (the default), `published` or `archived`.
+    #[schema(value_type = Option<ArticleStatus>)]
     pub status: Option<String>,
     /// A future instant schedules a published article.
     #[serde(default, deserialize_with = "double_option")]
@@ -349,7 +344,8 @@ pub struct ArticleWrite {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub original_published_at: Option<Option<DateTime<Utc>>>,
-    /// open (default) or closed.
+    /// `open` (the default) or `closed`.
+    #[schema(value_type = Option<CommentPolicy>)]
     pub comment_status: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]

@@ -10,8 +10,11 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::rest::{
-    articles, auth, comments, dto, feeds, health, problem, revisions, taxonomy, users, webhooks,
+use crate::{
+    domain::kinds,
+    rest::{
+        articles, auth, comments, dto, feeds, health, problem, revisions, taxonomy, users, webhooks,
+    },
 };
 
 /// Declares the `bearer` security scheme used by staff operations.
@@ -134,12 +137,14 @@ Errors are `application/problem+json` with a stable `code`.",
         revisions::RevisionDto, revisions::RevisionList, revisions::RevisionDiff, dto::AuthorList, dto::SourceList, dto::TagList,
         comments::CommentDto, comments::CommentList, comments::SubmitComment,
         comments::ModerateComment, comments::BulkModerate, comments::BulkResult,
-        dto::CommentStatusDto, dto::ArticleWrite, dto::AuthorWrite, dto::SourceWrite, dto::TagWrite,
+        dto::ArticleWrite, dto::AuthorWrite, dto::SourceWrite, dto::TagWrite,
         health::Status, auth::LoginRequest, auth::RefreshRequest, auth::TokenResponse,
         users::UserDto, users::UserList, users::CreateUserRequest, users::UpdateUserRequest,
         users::ChangePasswordRequest,
         webhooks::WebhookDto, webhooks::WebhookList, webhooks::WebhookWrite, webhooks::AttemptDto,
         webhooks::DeliveryDto, webhooks::DeliveryList,
+        kinds::ArticleStatus, kinds::CommentPolicy, kinds::CommentStatus, kinds::BodyFormat,
+        kinds::Role, kinds::ArticleSort,
     )),
     tags(
         (name = "articles", description = "Articles: public reads, staff writes"),

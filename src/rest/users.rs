@@ -36,9 +36,8 @@ pub struct UserDto {
     #[schema(example = "editor@example.org")]
     pub email: String,
     pub display_name: String,
-    /// admin, editor, author or contributor.
     #[schema(example = "editor")]
-    pub role: String,
+    pub role: Role,
     /// The author (byline) this user writes as.
     pub author_id: Option<String>,
     pub active: bool,
@@ -52,7 +51,7 @@ impl From<user::Model> for UserDto {
             id: u.id,
             email: u.email,
             display_name: u.display_name,
-            role: u.role,
+            role: Role::parse(&u.role).unwrap_or(Role::Contributor),
             author_id: u.author_id,
             active: u.active,
             created_at: u.created_at,
@@ -75,7 +74,8 @@ pub struct CreateUserRequest {
     /// At least 8 characters.
     pub password: Option<String>,
     pub display_name: Option<String>,
-    #[schema(example = "author")]
+    // Read as text, so that a bad value is reported beside the other fields.
+    #[schema(value_type = Option<Role>, example = "author")]
     pub role: Option<String>,
     pub author_id: Option<String>,
 }
@@ -87,6 +87,7 @@ pub struct UpdateUserRequest {
     pub email: Option<String>,
     pub password: Option<String>,
     pub display_name: Option<String>,
+    #[schema(value_type = Option<Role>)]
     pub role: Option<String>,
     #[serde(default, deserialize_with = "crate::rest::dto::double_option")]
     #[schema(value_type = Option<String>)]

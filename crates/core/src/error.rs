@@ -12,6 +12,13 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// One bad field is a 422 of its own.
+impl From<FieldError> for AppError {
+    fn from(e: FieldError) -> Self {
+        AppError::Validation(vec![e])
+    }
+}
+
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {

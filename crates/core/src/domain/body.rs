@@ -1,37 +1,7 @@
 //! Article bodies: Markdown (CommonMark) or HTML as written, rendered once at
 //! write time into sanitized HTML, plain text, a word count and an excerpt.
 
-use std::fmt;
-
-/// How an article body is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyFormat {
-    Markdown,
-    Html,
-}
-
-impl BodyFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BodyFormat::Markdown => "markdown",
-            BodyFormat::Html => "html",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "markdown" => Some(BodyFormat::Markdown),
-            "html" => Some(BodyFormat::Html),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for BodyFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use super::kinds::BodyFormat;
 
 /// What a body renders to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod comment;
+pub mod kinds;
 pub mod nesting;
 pub mod pagination;
 pub mod slug;
