@@ -622,9 +622,7 @@ impl User {
         &self.0.display_name
     }
     async fn role(&self) -> Role {
-        kinds::Role::parse(&self.0.role)
-            .unwrap_or(kinds::Role::Contributor)
-            .into()
+        self.0.role.into()
     }
     /// The author (byline) this user writes as.
     async fn author_id(&self) -> Option<ID> {

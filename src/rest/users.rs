@@ -51,7 +51,7 @@ impl From<user::Model> for UserDto {
             id: u.id,
             email: u.email,
             display_name: u.display_name,
-            role: Role::parse(&u.role).unwrap_or(Role::Contributor),
+            role: u.role,
             author_id: u.author_id,
             active: u.active,
             created_at: u.created_at,

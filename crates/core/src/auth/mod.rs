@@ -78,7 +78,7 @@ pub async fn authenticate(
         .await?
         .filter(|u| u.active)
         .ok_or_else(invalid)?;
-    let role = Role::parse(&user.role).ok_or_else(invalid)?;
+    let role = user.role;
     Ok(Actor::User {
         id: user.id,
         role,

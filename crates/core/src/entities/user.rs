@@ -12,7 +12,7 @@ pub struct Model {
     pub password_hash: String,
     pub display_name: String,
     /// `admin` | `editor` | `author` | `contributor`.
-    pub role: String,
+    pub role: crate::domain::kinds::Role,
     pub author_id: Option<String>,
     pub active: bool,
     /// Bumped whenever all of the user's sessions end; access tokens carry

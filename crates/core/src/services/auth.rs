@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     auth::{
-        RequestContext, Role,
+        RequestContext,
         claims::Session,
         policy,
         throttle::{self, MAX_EMAIL_LEN},
@@ -134,7 +134,7 @@ pub async fn login(
             return Err(e);
         }
     };
-    let role = Role::parse(&user.role).ok_or_else(bad_credentials)?;
+    let role = user.role;
     let family = new_id();
     let refresh_token = store_refresh(&state.db, state, &user.id, &family).await?;
     Ok(TokenPair {
@@ -209,7 +209,7 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, App
         .await?
         .filter(|u| u.active)
         .ok_or_else(invalid)?;
-    let role = Role::parse(&user.role).ok_or_else(invalid)?;
+    let role = user.role;
     let refresh_token = store_refresh(&txn, state, &user.id, &token.family_id).await?;
     txn.commit().await?;
     Ok(TokenPair {

@@ -94,7 +94,7 @@ pub async fn create(
         email: Set(email),
         password_hash: Set(password_hash),
         display_name: Set(display_name),
-        role: Set(input.role.as_str().to_string()),
+        role: Set(input.role),
         author_id: Set(input.author_id),
         active: Set(true),
         session_version: Set(0),
@@ -246,7 +246,7 @@ pub async fn update(
     if let Some(author_id) = &patch.author_id {
         check_author_exists(&txn, author_id).await?;
     }
-    let loses_admin = current.role == Role::Admin.as_str()
+    let loses_admin = current.role == Role::Admin
         && current.active
         && (patch.role.is_some_and(|r| r != Role::Admin) || patch.active == Some(false));
     if loses_admin && !another_admin_exists(&txn, id).await? {
@@ -273,7 +273,7 @@ pub async fn update(
     }
     let ends_sessions = patch.password.is_some()
         || patch.active == Some(false)
-        || patch.role.is_some_and(|r| r.as_str() != current.role);
+        || patch.role.is_some_and(|r| r != current.role);
     let mut model: user::ActiveModel = current.into();
     if let Some(email) = patch.email {
         model.email = Set(email.trim().to_string());
@@ -285,7 +285,7 @@ pub async fn update(
         model.display_name = Set(name.trim().to_string());
     }
     if let Some(role) = patch.role {
-        model.role = Set(role.as_str().to_string());
+        model.role = Set(role);
     }
     if let Some(author_id) = patch.author_id {
         model.author_id = Set(author_id);
@@ -307,10 +307,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), App
     policy::require_admin(actor)?;
     let txn = crate::services::write_txn(state).await?;
     let current = find(&txn, id).await?;
-    if current.role == Role::Admin.as_str()
-        && current.active
-        && !another_admin_exists(&txn, id).await?
-    {
+    if current.role == Role::Admin && current.active && !another_admin_exists(&txn, id).await? {
         return Err(AppError::Conflict(
             "at least one active admin must remain".into(),
         ));

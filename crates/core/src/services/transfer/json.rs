@@ -62,7 +62,7 @@ pub struct User {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
     pub display_name: String,
-    pub role: String,
+    pub role: crate::domain::kinds::Role,
     pub author_id: Option<String>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
