@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     auth::Actor,
+    domain::pagination::Connection,
     error::AppError,
     graphql::{cost, error::GqlResultExt, loaders::CommentLoaders, types::PageInfo},
     services::{
@@ -183,8 +184,8 @@ impl CommentConnection {
     }
 }
 
-impl From<articles::Connection<CommentView>> for CommentConnection {
-    fn from(c: articles::Connection<CommentView>) -> Self {
+impl From<Connection<CommentView>> for CommentConnection {
+    fn from(c: Connection<CommentView>) -> Self {
         let items = c
             .edges
             .into_iter()
