@@ -9,10 +9,7 @@ use crate::{
     domain::pagination::Connection,
     error::AppError,
     graphql::{cost, error::GqlResultExt, loaders::CommentLoaders, types::PageInfo},
-    services::{
-        articles,
-        comments::{self, CommentView},
-    },
+    services::comments::{self, CommentView},
     state::AppState,
 };
 

@@ -1,11 +1,5 @@
 //! What one GraphQL request may hold and what answering it may cost.
 
-use std::str::FromStr;
-
-use serde::Deserialize;
-
-use super::*;
-
 /// What one GraphQL request may hold, checked before async-graphql parses,
 /// validates or runs it (README "GraphQL documents and caching").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

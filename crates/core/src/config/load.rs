@@ -1,14 +1,9 @@
 //! Reading the settings: defaults < TOML file < environment, each value
 //! validated and a refusal naming the setting.
 
-use std::{
-    path::{Path, PathBuf},
-    str::FromStr,
-};
+use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
-use super::*;
+use super::{raw::RawConfig, *};
 
 impl Config {
     /// Like [`Config::load`] with an injectable environment (for unit tests).

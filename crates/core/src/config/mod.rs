@@ -6,10 +6,7 @@ use std::{
     fmt,
     net::SocketAddr,
     path::{Path, PathBuf},
-    str::FromStr,
 };
-
-use serde::Deserialize;
 
 /// Largest request body accepted (API.md: 413 above it).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

@@ -2,8 +2,6 @@
 
 use std::{net::SocketAddr, str::FromStr};
 
-use serde::Deserialize;
-
 use super::*;
 
 pub(super) fn validate_database_url(url: &str) -> Result<(), ConfigError> {

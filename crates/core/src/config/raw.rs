@@ -1,10 +1,6 @@
 //! The TOML file's shape: every setting optional and unvalidated.
 
-use std::str::FromStr;
-
 use serde::Deserialize;
-
-use super::*;
 
 /// The raw, unvalidated settings as read from the TOML file; every key optional.
 #[derive(Debug, Default, Deserialize)]

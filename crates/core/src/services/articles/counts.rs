@@ -3,14 +3,13 @@
 
 use std::collections::HashMap;
 
-use chrono::Datelike;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, sea_query::Query,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    sea_query::Query,
 };
 
 use crate::{
-    entities::{article, article_author, article_tag, author, source, tag},
+    entities::{article, article_author, article_tag},
     error::AppError,
     services::now,
 };

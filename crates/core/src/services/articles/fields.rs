@@ -2,21 +2,17 @@
 //! links, free slugs and the body rendered before the transaction.
 
 use chrono::{DateTime, Datelike, Utc};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 
 use crate::{
     auth::{Actor, Role},
     domain::{
-        body::{self, BodyFormat, Rendered},
+        body::{BodyFormat, Rendered},
         slug, text,
         validate::is_http_url,
     },
     entities::{article, article_author, article_slug, article_tag, author, source, tag},
     error::{AppError, FieldError},
-    services::now,
     state::AppState,
 };
 

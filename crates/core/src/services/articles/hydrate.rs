@@ -3,15 +3,10 @@
 
 use std::collections::HashMap;
 
-use chrono::Datelike;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::{
     cache::{CachedRow, RowCache},
-    domain::slug,
     entities::{article, author, source, tag},
     error::AppError,
     state::AppState,

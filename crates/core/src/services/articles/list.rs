@@ -1,18 +1,14 @@
 //! Listing articles: filters, sorts, page numbers and keyset cursors.
 
-use chrono::Datelike;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
     sea_query::{Expr, Func, Order, Query},
 };
 
 use crate::{
     auth::{Actor, Role, policy},
-    domain::{
-        pagination::{Connection, ConnectionArgs, Cursor, Page, PageRequest},
-        slug, text,
-    },
+    domain::pagination::{Connection, ConnectionArgs, Cursor, Page, PageRequest},
     entities::{article, article_tag, author, source, tag},
     error::AppError,
     services::{now, resolve},
@@ -62,7 +58,7 @@ impl ArticleSort {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             ArticleSort::PublishedDesc => "-published_at",
             ArticleSort::PublishedAsc => "published_at",

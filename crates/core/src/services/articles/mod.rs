@@ -3,19 +3,16 @@
 //! the write rules — slugs and slug history, rendering, bylines, publishing
 //! permissions and optimistic concurrency.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Expr, Query},
 };
 
 use crate::{
     auth::{Actor, Role},
-    domain::{
-        body::{self},
-        slug,
-    },
+    domain::body::{self},
     entities::{article, article_author, author, source, tag},
     services::now,
 };

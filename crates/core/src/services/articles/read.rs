@@ -1,14 +1,13 @@
 //! Reading one article by id or slug, and the visibility rules it applies.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, sea_query::Expr,
 };
 
 use crate::{
     auth::Actor,
-    domain::slug,
     entities::{article, article_author, article_slug},
     error::AppError,
     services::now,

@@ -1,19 +1,16 @@
 //! Writing articles: create, update (optimistic concurrency, slug history),
 //! publish, delete, and the direct insert used by seeding.
 
-use chrono::{DateTime, Datelike, Utc};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::{
     auth::{Actor, Role, policy},
     domain::{
         body::{self, BodyFormat},
-        slug, text,
+        slug,
     },
-    entities::{article, article_slug, source},
+    entities::{article, article_slug},
     error::AppError,
     services::{new_id, now},
     state::AppState,

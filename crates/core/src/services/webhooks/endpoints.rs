@@ -2,11 +2,7 @@
 
 use std::collections::HashSet;
 
-use hmac::Mac;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, Set};
 
 use crate::{
     auth::{Actor, policy},

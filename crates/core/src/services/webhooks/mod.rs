@@ -13,18 +13,6 @@
 
 use std::time::Duration;
 
-use hmac::Mac;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
-use serde_json::json;
-
-use crate::{
-    entities::{article, comment, webhook, webhook_delivery, webhook_event},
-    services::{new_id, now},
-};
-
 /// Every event a webhook may subscribe to.
 pub const EVENTS: [&str; 6] = [
     ARTICLE_PUBLISHED,
@@ -66,12 +54,19 @@ mod worker;
 
 pub use deliveries::*;
 pub use endpoints::*;
-pub use outbox::*;
+pub(crate) use outbox::*;
 pub use worker::*;
 
 #[cfg(test)]
 mod tests {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    use serde_json::json;
+
     use super::*;
+    use crate::{
+        entities::{comment, webhook, webhook_delivery, webhook_event},
+        services::{new_id, now},
+    };
 
     #[test]
     fn signature_matches_a_known_vector() {

@@ -2,11 +2,7 @@
 //! into one delivery job per subscribed endpoint.
 
 use chrono::{DateTime, Utc};
-use hmac::Mac;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
 use crate::{

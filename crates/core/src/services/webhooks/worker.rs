@@ -10,11 +10,10 @@ use std::{
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, QueryFilter, QuerySelect, Set,
+    Statement,
     sea_query::{Expr, Query},
 };
-use serde_json::json;
 
 use crate::{
     entities::{webhook, webhook_attempt, webhook_delivery, webhook_event},

@@ -1,11 +1,8 @@
 //! A post's threaded comments, parents before replies.
 
-use std::{collections::HashMap, io::BufRead};
+use std::collections::HashMap;
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 
 use crate::services::transfer::{Notice, Report, wxr::Node};
 use crate::{

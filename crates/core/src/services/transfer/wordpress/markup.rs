@@ -1,14 +1,5 @@
 //! WordPress markup: `wpautop` paragraphs, without block-editor comments.
 
-use std::io::BufRead;
-
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
-
-use super::*;
-
 /// WordPress stores paragraphs as text separated by blank lines and adds the
 /// `<p>`s when it renders (`wpautop`); do the same, leaving chunks that
 /// already are block-level HTML (or block-editor comments) as they are.

@@ -8,25 +8,13 @@
 
 use std::{collections::HashMap, io::BufRead};
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::ConnectionTrait;
 
 use crate::services::transfer::{
     Notice, Progress, Report,
     wxr::{Entry, Located, WxrReader},
 };
-use crate::{
-    domain::slug,
-    entities::{author, source},
-    error::AppError,
-    services::{
-        articles::{self},
-        write_txn,
-    },
-    state::AppState,
-};
+use crate::{error::AppError, services::write_txn, state::AppState};
 
 /// `import_refs.system` for WordPress.
 pub const SYSTEM: &str = "wordpress";

@@ -1,12 +1,7 @@
 //! One WordPress post (or page) into an article: fields, dates, body,
 //! bylines, tags, source and slug history, then its comments.
 
-use std::io::BufRead;
-
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 
 use crate::services::transfer::{Report, percent_decode, wxr::Node};
 use crate::{
@@ -15,7 +10,7 @@ use crate::{
         slug,
         validate::is_http_url,
     },
-    entities::{article, article_author, article_slug, article_tag, author, source, tag},
+    entities::{article, article_author, article_slug, article_tag},
     services::{
         articles::{self, DRAFT, PUBLISHED},
         new_id, now,

@@ -1,19 +1,13 @@
 //! `import_refs` bookkeeping (which row an earlier import made for a
 //! WordPress item) and WordPress date fields.
 
-use std::io::BufRead;
-
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::services::transfer::wxr::Node;
-use crate::{
-    entities::{article, import_ref},
-    services::now,
-};
+use crate::{entities::import_ref, services::now};
 
 use super::*;
 

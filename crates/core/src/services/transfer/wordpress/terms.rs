@@ -1,12 +1,7 @@
 //! Authors and terms: WordPress users become authors, categories and tags
 //! become tags, and mapped categories become sources.
 
-use std::io::BufRead;
-
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::services::transfer::{Report, percent_decode, wxr::Node};
 use crate::{
