@@ -6,13 +6,10 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     auth::Actor,
-    domain::kinds,
+    domain::{kinds, pagination::Connection},
     error::AppError,
     graphql::{cost, error::GqlResultExt, loaders::CommentLoaders, types::PageInfo},
-    services::{
-        articles,
-        comments::{self, CommentView},
-    },
+    services::comments::{self, CommentView},
     state::AppState,
 };
 
@@ -170,8 +167,8 @@ impl CommentConnection {
     }
 }
 
-impl From<articles::Connection<CommentView>> for CommentConnection {
-    fn from(c: articles::Connection<CommentView>) -> Self {
+impl From<Connection<CommentView>> for CommentConnection {
+    fn from(c: Connection<CommentView>) -> Self {
         let items = c
             .edges
             .into_iter()

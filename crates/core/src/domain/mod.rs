@@ -8,3 +8,4 @@ pub mod nesting;
 pub mod pagination;
 pub mod slug;
 pub mod text;
+pub mod validate;
