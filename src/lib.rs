@@ -319,6 +319,13 @@ pub fn router(state: AppState) -> Router {
         .layer(MapResponseBodyLayer::new(Body::new))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(MapRequestBodyLayer::new(Body::new))
+        // Per route (`Router::layer`), so it sees the route template
+        // (`MatchedPath`); outside the panic layer, so a panic's 500 is
+        // counted too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::metrics::track,
+        ))
         // A panic anywhere below is answered 500 `internal` and logged; the
         // connection stays up. (Its boxed body is mapped back to `Body` with
         // the body-limit layer's, above.)
@@ -327,11 +334,6 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             server::guards::body_deadline,
-        ))
-        // Per route (`Router::layer`), so it sees the route template (`MatchedPath`).
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            http::metrics::track,
         ))
         .layer(axum::middleware::from_fn(http::refuse_nul))
         .layer(axum::middleware::from_fn_with_state(

@@ -202,9 +202,37 @@ impl Server {
     }
 
     pub async fn stop(self) {
+        report_server_errors(&self.app);
         let _ = self.shutdown.send(());
         let _ = self.handle.await;
         let _ = self.app.state.db.clone().close().await;
+    }
+}
+
+/// Every 5xx the server answered (panics included: they are answered 500),
+/// reported where the developer sees it, uncaptured: one line per test that
+/// had any, `SERVER-5XX <test> <count> <routes>`. Some tests mean to cause
+/// them (a database taken away); over the hostile suite the count is 0.
+fn report_server_errors(app: &TestApp) {
+    let Ok(text) = app.state.metrics.encode() else {
+        return;
+    };
+    let mut total = 0u64;
+    let mut routes = Vec::new();
+    for line in text.lines() {
+        let Some(labels) = line.strip_prefix("broadsheet_http_requests_total{") else {
+            continue;
+        };
+        if !labels.contains("status=\"5") {
+            continue;
+        }
+        let count: f64 = line.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0.0);
+        total += count as u64;
+        routes.push(labels.split('}').next().unwrap_or_default().to_owned());
+    }
+    if total > 0 {
+        let test = std::thread::current().name().unwrap_or("a test").to_owned();
+        let _ = writeln!(std::io::stderr(), "SERVER-5XX {test} {total} {}", routes.join(" "));
     }
 }
 
