@@ -25,15 +25,17 @@ use crate::{cache::Entry, error::AppError, http::problem::IntoProblem, state::Ap
 
 /// Largest response body kept.
 const MAX_ENTRY_BYTES: usize = 2 * 1024 * 1024;
-/// Headers of the origin response kept with the entry.
-const KEPT_HEADERS: [header::HeaderName; 7] = [
-    header::CONTENT_TYPE,
-    header::ETAG,
-    header::LAST_MODIFIED,
-    header::CACHE_CONTROL,
-    header::VARY,
-    header::LINK,
-    header::LOCATION,
+/// Headers of the origin response *not* kept with the entry: they describe
+/// one transfer (`content-length` is set again from the body) or one
+/// request (`date`, `x-request-id`: the outer layers set them on every
+/// answer). Every other header comes back on a hit exactly as the miss sent
+/// it (`X-Total-Count`, `Link`, a page's own `Content-Security-Policy`, …).
+const PER_ANSWER_HEADERS: [header::HeaderName; 5] = [
+    header::CONTENT_LENGTH,
+    header::TRANSFER_ENCODING,
+    header::CONNECTION,
+    header::DATE,
+    header::HeaderName::from_static("x-request-id"),
 ];
 
 /// What a request is, for the cache. Writes are not the middleware's
@@ -185,23 +187,20 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         Ok(b) => b,
         Err(e) => return AppError::internal(anyhow::anyhow!("{e}")).into_problem(),
     };
-    let headers: Arc<[_]> = KEPT_HEADERS
+    let headers: Arc<[_]> = parts
+        .headers
         .iter()
-        .flat_map(|name| {
-            parts
-                .headers
-                .get_all(name)
-                .iter()
-                .map(|v| (name.clone(), v.clone()))
-        })
+        .filter(|(name, _)| !PER_ANSWER_HEADERS.contains(name))
+        .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
     // Responses meant for one client only are never shared.
-    let private = parts
-        .headers
-        .get_all(header::CACHE_CONTROL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("no-store") || v.contains("private"));
+    let private = parts.headers.contains_key(header::SET_COOKIE)
+        || parts
+            .headers
+            .get_all(header::CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("no-store") || v.contains("private"));
     let complete = !graphql || graphql_complete(&bytes);
     if !private && complete {
         cache.store(key, ticket, parts.status, headers, &bytes);

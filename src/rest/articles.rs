@@ -356,8 +356,10 @@ mod tests {
 pub struct SearchParams {
     /// What to look for (at most 256 characters): words, all of which must
     /// match (accents, case and English word endings ignored), `prefix*`, and
-    /// `"exact phrases"`. Any other syntax is read as plain text.
-    #[param(example = "Heihe \"cable car\"")]
+    /// `"exact phrases"`. Any other syntax is read as plain text. Required
+    /// (its absence is a 422 naming `q`; it stays optional in Rust so that
+    /// the answer is that 422 and not a bare query-string error).
+    #[param(required = true, value_type = String, example = "Heihe \"cable car\"")]
     pub q: Option<String>,
     /// 1-based page number (default 1). A page past the end is empty.
     #[param(value_type = Option<u64>, minimum = 1, example = 1)]

@@ -265,3 +265,123 @@ both_backends! {
         assert_eq!(second.bytes().await.unwrap(), first);
     }
 }
+
+/// Every public read the OpenAPI document lists (it is generated from the
+/// handlers), with its path parameters filled in from `ids`, plus the pages
+/// outside the API reference.
+async fn cacheable_reads(app: &TestApp, ids: &[(&str, String)]) -> Vec<String> {
+    let doc = app.get_json("/openapi.json", 200).await;
+    let mut urls = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        // Staff reads are never cached; operations endpoints change with no write.
+        let public = get.get("security").is_none();
+        if !public || ["/healthz", "/readyz", "/metrics"].contains(&path.as_str()) {
+            continue;
+        }
+        let collection = path
+            .split('/')
+            .find(|s| ids.iter().any(|(name, _)| name == s));
+        let mut url = path.clone();
+        if let Some(name) = collection {
+            let id = &ids.iter().find(|(n, _)| *n == name).unwrap().1;
+            url = url.replace("{id_or_slug}", id).replace("{id}", id);
+        }
+        assert!(!url.contains('{'), "no value for the parameters of {path}");
+        let required_query = get["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "query" && p["required"] == true)
+            .map(|p| format!("{}=trade", p["name"].as_str().unwrap()))
+            .collect::<Vec<_>>();
+        if !required_query.is_empty() {
+            url = format!("{url}?{}", required_query.join("&"));
+        }
+        urls.push(url);
+    }
+    urls.extend(
+        [
+            "/docs",
+            "/openapi.yaml",
+            "/openapi.json",
+            "/graphql",
+            "/graphql?query=%7Barticles%7BtotalCount%7D%7D",
+        ]
+        .map(String::from),
+    );
+    urls
+}
+
+/// What a client sees of an answer, less what differs per request.
+async fn seen(
+    app: &TestApp,
+    url: &str,
+    encoding: Option<&str>,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut req = app.client.get(app.url(url));
+    if let Some(e) = encoding {
+        req = req.header("accept-encoding", e);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let mut headers: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .filter(|(name, _)| !["date", "x-request-id"].contains(&name.as_str()))
+        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("(binary)").to_string()))
+        .collect();
+    headers.sort();
+    (status, headers, resp.bytes().await.unwrap().to_vec())
+}
+
+both_backends! {
+    async fn a_hit_answers_exactly_what_the_miss_answered(app) {
+        let admin = app.admin_token().await;
+        let create = |path: &'static str, body: Value| {
+            let (app, admin) = (app.clone(), admin.clone());
+            async move {
+                let resp = app.send("POST", path, Some(&admin), Some(body)).await;
+                assert_eq!(resp.status(), 201, "POST {path}");
+                let v: Value = resp.json().await.unwrap();
+                v["id"].as_str().unwrap().to_string()
+            }
+        };
+        let author = create("/api/v1/authors", json!({"name": "Liu Wei"})).await;
+        let source = create("/api/v1/sources", json!({"name": "CGTN", "homepage_url": "https://www.cgtn.com"})).await;
+        let tag = create("/api/v1/tags", json!({"name": "Trade"})).await;
+        let article = create("/api/v1/articles", json!({
+            "title": "Trade routes", "status": "published", "body": "On trade and *routes*.",
+            "author_ids": [author], "source_id": source, "tag_ids": [tag],
+        })).await;
+        let comment = app
+            .send("POST", &format!("/api/v1/articles/{article}/comments"), None,
+                Some(json!({"author_name": "A reader", "author_email": "r@example.org", "body": "Leave a reply"})))
+            .await;
+        assert_eq!(comment.status(), 202);
+        let ids = [
+            ("articles", article.clone()),
+            ("authors", author),
+            ("sources", source),
+            ("tags", tag),
+        ];
+        let urls = cacheable_reads(&app, &ids).await;
+        assert!(urls.len() >= 20, "{urls:?}");
+        for encoding in [None, Some("gzip"), Some("br")] {
+            app.state.response_cache.invalidate();
+            for url in &urls {
+                let hits = app.state.metrics.cache_hits.get();
+                let miss = seen(&app, url, encoding).await;
+                assert_eq!(miss.0, 200, "GET {url}");
+                let hit = seen(&app, url, encoding).await;
+                // (GraphiQL's page is not a GraphQL answer: never stored.)
+                let stored = url != "/graphql";
+                let expected_hits = hits + u64::from(stored);
+                assert_eq!(app.state.metrics.cache_hits.get(), expected_hits, "GET {url}: the second read is a hit");
+                assert_eq!(hit.0, miss.0, "GET {url} ({encoding:?}): status");
+                assert_eq!(hit.1, miss.1, "GET {url} ({encoding:?}): headers");
+                assert!(hit.2 == miss.2, "GET {url} ({encoding:?}): body");
+            }
+        }
+    }
+}

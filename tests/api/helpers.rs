@@ -173,6 +173,8 @@ pub struct Server {
     pub app: TestApp,
     shutdown: oneshot::Sender<()>,
     handle: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The test's name, for [`report_server_errors`].
+    pub test: String,
 }
 
 impl Server {
@@ -198,11 +200,13 @@ impl Server {
             },
             shutdown: tx,
             handle,
+            test: std::thread::current().name().unwrap_or("a test").to_owned(),
         }
     }
 
     pub async fn stop(self) {
-        report_server_errors(&self.app);
+        let test = self.test.clone();
+        report_server_errors(&self.app, &test);
         let _ = self.shutdown.send(());
         let _ = self.handle.await;
         let _ = self.app.state.db.clone().close().await;
@@ -213,7 +217,7 @@ impl Server {
 /// reported where the developer sees it, uncaptured: one line per test that
 /// had any, `SERVER-5XX <test> <count> <routes>`. Some tests mean to cause
 /// them (a database taken away); over the hostile suite the count is 0.
-fn report_server_errors(app: &TestApp) {
+fn report_server_errors(app: &TestApp, test: &str) {
     let Ok(text) = app.state.metrics.encode() else {
         return;
     };
@@ -223,16 +227,20 @@ fn report_server_errors(app: &TestApp) {
         let Some(labels) = line.strip_prefix("broadsheet_http_requests_total{") else {
             continue;
         };
+        let Some((labels, count)) = labels.rsplit_once(' ') else {
+            continue;
+        };
+        let labels = labels.strip_suffix('}').unwrap_or(labels);
         if !labels.contains("status=\"5") {
             continue;
         }
-        let count: f64 = line.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0.0);
+        let count: f64 = count.parse().unwrap_or(0.0);
         total += count as u64;
-        routes.push(labels.split('}').next().unwrap_or_default().to_owned());
+        routes.push(format!("{labels}×{count}"));
     }
     if total > 0 {
-        let test = std::thread::current().name().unwrap_or("a test").to_owned();
-        let _ = writeln!(std::io::stderr(), "SERVER-5XX {test} {total} {}", routes.join(" "));
+        let line = format!("SERVER-5XX {test} {total} {}", routes.join(" "));
+        let _ = writeln!(std::io::stderr(), "{line}");
     }
 }
 
@@ -260,8 +268,10 @@ where
     tweak(&mut config);
     // Start, run and stop inside a task so that a failure anywhere (even in
     // start-up) still reaches the clean-up below.
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
     let outcome = tokio::spawn(async move {
-        let server = Server::start(config).await;
+        let mut server = Server::start(config).await;
+        server.test = test;
         let result = tokio::spawn(body(server.app.clone())).await;
         server.stop().await;
         if let Err(err) = result {
