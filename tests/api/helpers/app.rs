@@ -63,10 +63,10 @@ impl TestApp {
     }
 
     /// GET with request headers (validators, an origin, a request id).
-    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+    pub async fn get_with<V: AsRef<str>>(&self, path: &str, headers: &[(&str, V)]) -> Response {
         let mut req = self.client.get(self.url(path));
         for (name, value) in headers {
-            req = req.header(*name, *value);
+            req = req.header(*name, value.as_ref());
         }
         req.send().await.expect("request sent")
     }
@@ -274,6 +274,24 @@ impl TestApp {
         self.create_article(token, fields).await
     }
 
+    /// PATCH an article (by id) as `token` with `If-Match: etag`.
+    pub async fn update_article_if_match(
+        &self,
+        token: &str,
+        id: &str,
+        etag: &str,
+        fields: Value,
+    ) -> Response {
+        let req = self
+            .client
+            .patch(self.url(&format!("/api/v1/articles/{id}")));
+        let req = req
+            .bearer_auth(token)
+            .header("if-match", etag)
+            .json(&fields);
+        req.send().await.expect("request sent")
+    }
+
     /// PATCH an article (by id) as `token`; the answer, whatever its status.
     pub async fn update_article(&self, token: &str, id: &str, fields: Value) -> Response {
         let path = format!("/api/v1/articles/{id}");
@@ -289,7 +307,9 @@ impl TestApp {
     /// Set a comment's moderation status as `token`, asserting 200.
     pub async fn moderate(&self, token: &str, comment: &str, status: &str) {
         let path = format!("/api/v1/comments/{comment}");
-        let resp = self.patch(Some(token), &path, json!({"status": status})).await;
+        let resp = self
+            .patch(Some(token), &path, json!({"status": status}))
+            .await;
         assert_eq!(resp.status(), 200, "moderating {comment} to {status}");
     }
 }

@@ -41,7 +41,6 @@ pub fn run_cli(
         .expect("the broadsheet binary finishes")
 }
 
-
 /// The real `broadsheet` binary serving on a free port, its stderr collected.
 pub struct ServerProcess {
     child: std::process::Child,
