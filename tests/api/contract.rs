@@ -2,6 +2,7 @@
 //! Regenerate with `cargo run -- schema export` (or BROADSHEET_UPDATE_CONTRACT=1 cargo test).
 
 use crate::both_backends;
+use crate::helpers::TestApp;
 
 fn check(file: &str, generated: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
@@ -26,16 +27,16 @@ fn openapi_yaml_matches_the_code() {
     check("openapi.yaml", &broadsheet::rest::openapi::yaml());
 }
 
-both_backends! {
-    async fn the_server_serves_the_committed_openapi_document(app) {
-        let resp = app.get("/openapi.yaml").await;
-        assert_eq!(resp.status(), 200);
-        let served = resp.text().await.unwrap();
-        assert_eq!(served, broadsheet::rest::openapi::yaml());
-        assert!(served.starts_with("openapi: 3.1"), "{}", &served[..40]);
-        let json: serde_json::Value = app.get_json("/openapi.json", 200).await;
-        assert!(json["paths"]["/api/v1/articles"]["get"].is_object());
-    }
+both_backends!(the_server_serves_the_committed_openapi_document);
+
+async fn the_server_serves_the_committed_openapi_document(app: TestApp) {
+    let resp = app.get("/openapi.yaml").await;
+    assert_eq!(resp.status(), 200);
+    let served = resp.text().await.unwrap();
+    assert_eq!(served, broadsheet::rest::openapi::yaml());
+    assert!(served.starts_with("openapi: 3.1"), "{}", &served[..40]);
+    let json: serde_json::Value = app.get_json("/openapi.json", 200).await;
+    assert!(json["paths"]["/api/v1/articles"]["get"].is_object());
 }
 
 /// Paths registered in the router source (`.route("...")`).
@@ -83,24 +84,39 @@ fn every_api_route_is_in_openapi_yaml() {
     }
 }
 
-both_backends! {
-    async fn every_documented_operation_is_routed(app) {
-        let doc: serde_json::Value = app.get_json("/openapi.json", 200).await;
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            let concrete: String = path.split('/').map(|seg| if seg.starts_with('{') { "x" } else { seg }).collect::<Vec<_>>().join("/");
-            for method in item.as_object().unwrap().keys() {
-                let resp = app.send(&method.to_uppercase(), &concrete, None, None).await;
-                let status = resp.status().as_u16();
-                let body = resp.text().await.unwrap_or_default();
-                assert!(status != 405, "{method} {path} is documented but not routed");
-                assert!(!(status == 404 && body.contains("route not found")), "{method} {path} is documented but not routed");
-            }
+both_backends!(
+    every_documented_operation_is_routed,
+    the_docs_and_graphiql_pages_are_served
+);
+
+async fn every_documented_operation_is_routed(app: TestApp) {
+    let doc: serde_json::Value = app.get_json("/openapi.json", 200).await;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete: String = path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "x" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in item.as_object().unwrap().keys() {
+            let resp = app
+                .send(&method.to_uppercase(), &concrete, None, None)
+                .await;
+            let status = resp.status().as_u16();
+            let body = resp.text().await.unwrap_or_default();
+            assert!(
+                status != 405,
+                "{method} {path} is documented but not routed"
+            );
+            assert!(
+                !(status == 404 && body.contains("route not found")),
+                "{method} {path} is documented but not routed"
+            );
         }
     }
+}
 
-    async fn the_docs_and_graphiql_pages_are_served(app) {
-        let docs = app.client.get(app.url("/docs")).send().await.unwrap();
-        assert_eq!(docs.status(), 200);
-        assert!(docs.text().await.unwrap().contains("/openapi.json"));
-    }
+async fn the_docs_and_graphiql_pages_are_served(app: TestApp) {
+    let docs = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("/openapi.json"));
 }
