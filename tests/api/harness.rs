@@ -19,7 +19,9 @@ async fn a_failing_test_still_drops_its_database(backend: Backend) {
     let Some(url) = seen.lock().unwrap().take() else {
         return; // PostgreSQL is not configured: skipped, and reported so.
     };
-    let panic = outcome.expect_err("the failure reaches the test").into_panic();
+    let panic = outcome
+        .expect_err("the failure reaches the test")
+        .into_panic();
     assert_eq!(
         panic.downcast_ref::<&str>(),
         Some(&"a deliberate failure"),
@@ -27,13 +29,19 @@ async fn a_failing_test_still_drops_its_database(backend: Backend) {
     );
     match backend {
         Backend::Sqlite => {
-            let path = url.trim_start_matches("sqlite://").split('?').next().unwrap();
+            let path = url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .unwrap();
             let dir = std::path::Path::new(path).parent().unwrap();
             assert!(!dir.exists(), "{} was left behind", dir.display());
         }
         Backend::Postgres => {
             let name = url.rsplit('/').next().unwrap().split('?').next().unwrap();
-            let admin = Database::connect(postgres_admin_url().unwrap()).await.unwrap();
+            let admin = Database::connect(postgres_admin_url().unwrap())
+                .await
+                .unwrap();
             let left = admin
                 .query_all_raw(Statement::from_sql_and_values(
                     DatabaseBackend::Postgres,
