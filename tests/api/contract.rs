@@ -1,20 +1,89 @@
 //! The committed contract files are exactly what the code generates.
-//! Regenerate with `cargo run -- schema export` (or BROADSHEET_UPDATE_CONTRACT=1 cargo test).
+//! Regenerate with `cargo run -- schema export`, or run the tests with
+//! `BROADSHEET_UPDATE_CONTRACT=1`: that rewrites the files and still fails,
+//! showing the diff, so that an update is always read before it is committed.
+
+use std::path::Path;
 
 use crate::both_backends;
 use crate::helpers::TestApp;
 
+/// Fail, with the diff, unless the committed `file` is what the code
+/// generates; in update mode, rewrite it first (and fail all the same).
 fn check(file: &str, generated: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-    if std::env::var("BROADSHEET_UPDATE_CONTRACT").as_deref() == Ok("1") {
-        std::fs::write(&path, generated).unwrap();
-        return;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let update = std::env::var("BROADSHEET_UPDATE_CONTRACT").as_deref() == Ok("1");
+    if let Err(report) = compare(&path, generated, update) {
+        panic!("{report}");
     }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+}
+
+/// `Ok` when `path` holds exactly `generated`; otherwise what differs, as a
+/// unified diff from the committed file to the generated one, after writing
+/// `generated` to `path` when `update` is set.
+fn compare(path: &Path, generated: &str, update: bool) -> Result<(), String> {
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    if committed == generated {
+        return Ok(());
+    }
+    let name = path.file_name().unwrap().to_string_lossy();
+    let diff = similar::TextDiff::from_lines(committed.as_str(), generated)
+        .unified_diff()
+        .header(
+            &format!("{name} (committed)"),
+            &format!("{name} (generated)"),
+        )
+        .to_string();
+    if update {
+        std::fs::write(path, generated).unwrap();
+        return Err(format!(
+            "{name} was out of date and has been rewritten: review this diff and commit it\n{diff}"
+        ));
+    }
+    Err(format!(
+        "{name} is out of date with the code: run `cargo run -- schema export` \
+         (or the tests with BROADSHEET_UPDATE_CONTRACT=1), review and commit the result\n{diff}"
+    ))
+}
+
+/// A contract file in a temp dir holding `text`.
+fn contract_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("schema.graphql");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn an_out_of_date_contract_fails_with_the_diff_and_is_left_alone() {
+    let (_dir, path) = contract_file("type A {\n  a: Int\n}\n");
+    let report = compare(&path, "type A {\n  b: Int\n}\n", false).unwrap_err();
     assert!(
-        committed == generated,
-        "{file} is out of date with the code: run `cargo run -- schema export` and commit the result"
+        report.contains("-  a: Int\n") && report.contains("+  b: Int\n"),
+        "{report}"
     );
+    assert!(report.contains("cargo run -- schema export"), "{report}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "type A {\n  a: Int\n}\n"
+    );
+}
+
+#[test]
+fn the_update_mode_rewrites_the_contract_and_still_fails_with_the_diff() {
+    let (_dir, path) = contract_file("type A {\n  a: Int\n}\n");
+    let report = compare(&path, "type A {\n  b: Int\n}\n", true).unwrap_err();
+    assert!(
+        report.contains("-  a: Int\n") && report.contains("+  b: Int\n"),
+        "{report}"
+    );
+    assert!(report.contains("has been rewritten"), "{report}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "type A {\n  b: Int\n}\n"
+    );
+    // Run again, the rewritten file passes.
+    assert_eq!(compare(&path, "type A {\n  b: Int\n}\n", true), Ok(()));
 }
 
 #[test]
