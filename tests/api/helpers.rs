@@ -46,26 +46,12 @@ pub enum Backend {
 /// Tests run once per backend: `name::sqlite` and `name::postgres`.
 #[macro_export]
 macro_rules! both_backends {
-    // The old form, while modules move to the new one.
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
-        $(
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-                async fn body($app: $crate::helpers::TestApp) $body
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    $crate::helpers::run($crate::helpers::Backend::Sqlite, body).await
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    $crate::helpers::run($crate::helpers::Backend::Postgres, body).await
-                }
-            }
-        )*
-    };
     ($($name:ident),+ $(,)?) => {
-        $( $crate::backend_tests!($name, $crate::helpers::no_changes, sqlite: Sqlite, postgres: Postgres); )+
+        $(
+            $crate::backend_tests!(
+                $name, $crate::helpers::no_changes, sqlite: Sqlite, postgres: Postgres
+            );
+        )+
     };
 }
 
@@ -143,14 +129,14 @@ fn report_skip(what: &str) {
 
 /// A fresh database for one test, removed by [`FreshDb::remove`]. Private:
 /// tests get one through [`with_database`], which removes it whatever happens.
-pub struct FreshDb {
-    pub url: String,
+struct FreshDb {
+    url: String,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>, // (admin url, database name)
 }
 
 impl FreshDb {
-    pub async fn create(backend: Backend) -> Option<FreshDb> {
+    async fn create(backend: Backend) -> Option<FreshDb> {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("a temp dir");
@@ -183,7 +169,7 @@ impl FreshDb {
         }
     }
 
-    pub async fn remove(self) {
+    async fn remove(self) {
         if let Some((admin, name)) = &self.pg
             && let Ok(conn) = Database::connect(admin).await
         {
