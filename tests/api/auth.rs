@@ -8,12 +8,11 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::helpers::{assert_gql_error, problem_fields};
 use crate::{
     both_backends, both_backends_with,
     helpers::{
-        ADMIN_EMAIL, ADMIN_PASSWORD, Backend, JWT_SECRET, Server, TestApp, assert_problem,
-        test_config, with_database,
+        ADMIN_EMAIL, ADMIN_PASSWORD, Backend, JWT_SECRET, Server, TestApp, assert_gql_error,
+        assert_problem, problem_fields, send_oversized, test_config, with_database,
     },
 };
 
@@ -93,7 +92,10 @@ async fn login_gives_bearer_tokens_that_identify_the_user_on_both_apis(app: Test
     assert_eq!(me["role"], "admin");
     assert!(me.get("password_hash").is_none());
 
-    let gql = app.gql("mutation { login(email: \"ADMIN@example.test\", password: \"test-admin-password\") { accessToken tokenType expiresIn refreshToken } }", Value::Null).await;
+    let login = "mutation { login(email: \"ADMIN@example.test\", \
+                 password: \"test-admin-password\") { \
+                 accessToken tokenType expiresIn refreshToken } }";
+    let gql = app.gql(login, Value::Null).await;
     let access = gql["data"]["login"]["accessToken"]
         .as_str()
         .expect("GraphQL login works, email case-insensitive");
@@ -298,12 +300,8 @@ async fn bad_tokens_are_401_invalid_token_and_missing_ones_401_bearer(app: TestA
     }
     // A malformed Authorization header, even on a public route.
     let resp = app
-        .client
-        .get(app.url("/api/v1/users/me"))
-        .header("authorization", "Token abc")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/api/v1/users/me", &[("authorization", "Token abc")])
+        .await;
     assert_eq!(
         resp.headers()["www-authenticate"],
         "Bearer error=\"invalid_token\""
@@ -346,9 +344,11 @@ async fn every_staff_operation_is_allowed_or_refused_by_role_on_both_apis(app: T
             (
                 "POST",
                 "/api/v1/users".into(),
-                Some(
-                    json!({"email": format!("new-{role}@example.test"), "password": "long enough", "role": "contributor"}),
-                ),
+                Some(json!({
+                    "email": format!("new-{role}@example.test"),
+                    "password": "long enough",
+                    "role": "contributor"
+                })),
                 true,
             ),
             ("GET", format!("/api/v1/users/{target}"), None, true),
@@ -374,12 +374,14 @@ async fn every_staff_operation_is_allowed_or_refused_by_role_on_both_apis(app: T
         let gql_cases: Vec<(&str, bool)> = vec![
             ("{ users { totalCount } }", true),
             (
-                "mutation { createUser(input: {email: \"g-ROLE@example.test\", password: \"long enough\", role: CONTRIBUTOR}) { id } }",
+                "mutation { createUser(input: {email: \"g-ROLE@example.test\", \
+                 password: \"long enough\", role: CONTRIBUTOR}) { id } }",
                 true,
             ),
             ("{ user(id: \"TARGET\") { id } }", true),
             (
-                "mutation { updateUser(id: \"TARGET\", input: {displayName: \"gql ROLE\"}) { id } }",
+                "mutation { updateUser(id: \"TARGET\", \
+                 input: {displayName: \"gql ROLE\"}) { id } }",
                 true,
             ),
             ("{ me { id } }", false),
@@ -464,11 +466,8 @@ async fn demotion_deactivation_and_deletion_take_effect_at_once(app: TestApp) {
         .get_json_as(&admin, &format!("/api/v1/users/{id}"), 200)
         .await;
     let token = app
-        .login(email["email"].as_str().unwrap(), "admin-password")
-        .await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .token_of(email["email"].as_str().unwrap(), "admin-password")
+        .await;
     assert_eq!(
         app.get_as(&token, "/api/v1/users").await.status(),
         403,
@@ -601,35 +600,40 @@ async fn user_writes_validate_every_field_and_write_nothing_when_bad(app: TestAp
         .await;
     let body = assert_problem(bad_email, 422, "validation_failed").await;
     assert_eq!(body["errors"].as_array().unwrap().len(), 2);
-    let dup = app.post(Some(&admin), "/api/v1/users", json!({"email": ADMIN_EMAIL.to_uppercase(), "password": "long enough", "role": "author"})).await;
+    let dup = json!({
+        "email": ADMIN_EMAIL.to_uppercase(), "password": "long enough", "role": "author"
+    });
+    let dup = app.post(Some(&admin), "/api/v1/users", dup).await;
     assert_problem(dup, 409, "conflict").await;
     let malformed = app
-        .client
-        .post(app.url("/api/v1/users"))
-        .bearer_auth(&admin)
-        .header("content-type", "application/json")
-        .body("{\"email\":")
-        .send()
-        .await
-        .unwrap();
+        .send_raw(
+            "POST",
+            "/api/v1/users",
+            Some(&admin),
+            "application/json",
+            "{\"email\":",
+        )
+        .await;
     assert_problem(malformed, 400, "bad_request").await;
     let not_json = app
-        .client
-        .post(app.url("/api/v1/users"))
-        .bearer_auth(&admin)
-        .header("content-type", "text/plain")
-        .body("email=a")
-        .send()
-        .await
-        .unwrap();
+        .send_raw(
+            "POST",
+            "/api/v1/users",
+            Some(&admin),
+            "text/plain",
+            "email=a",
+        )
+        .await;
     assert_problem(not_json, 415, "unsupported_media_type").await;
     assert_problem(
-        crate::helpers::send_oversized(&app, "/api/v1/users", Some(&admin)).await,
+        send_oversized(&app, "/api/v1/users", Some(&admin)).await,
         413,
         "payload_too_large",
     )
     .await;
-    let gql = app.gql_as(Some(&admin), "mutation { createUser(input: {email: \"nope\", password: \"short\", role: AUTHOR}) { id } }", Value::Null).await;
+    let create = "mutation { \
+                  createUser(input: {email: \"nope\", password: \"short\", role: AUTHOR}) { id } }";
+    let gql = app.gql_as(Some(&admin), create, Value::Null).await;
     assert_gql_error(&gql, "BAD_USER_INPUT");
     let fields: Vec<&str> = problem_fields(&gql);
     assert_eq!(fields, vec!["email", "password"]);
@@ -638,7 +642,10 @@ async fn user_writes_validate_every_field_and_write_nothing_when_bad(app: TestAp
 
 async fn users_written_through_one_api_read_the_same_through_the_other(app: TestApp) {
     let admin = app.admin_token().await;
-    let made = app.gql_as(Some(&admin), "mutation { createUser(input: {email: \"gql@example.test\", password: \"long enough\", displayName: \"Via GraphQL\", role: EDITOR}) { id email displayName role active } }", Value::Null).await;
+    let create = "mutation { createUser(input: {email: \"gql@example.test\", \
+                  password: \"long enough\", displayName: \"Via GraphQL\", role: EDITOR}) { \
+                  id email displayName role active } }";
+    let made = app.gql_as(Some(&admin), create, Value::Null).await;
     let id = made["data"]["createUser"]["id"]
         .as_str()
         .expect("created")
@@ -651,7 +658,11 @@ async fn users_written_through_one_api_read_the_same_through_the_other(app: Test
     assert_eq!(rest["role"], "editor");
     assert_eq!(rest["active"], true);
 
-    let resp = app.post(Some(&admin), "/api/v1/users", json!({"email": "rest@example.test", "password": "long enough", "display_name": "Via REST", "role": "contributor"})).await;
+    let user = json!({
+        "email": "rest@example.test", "password": "long enough",
+        "display_name": "Via REST", "role": "contributor"
+    });
+    let resp = app.post(Some(&admin), "/api/v1/users", user).await;
     assert_eq!(resp.status(), 201);
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     let created: Value = resp.json().await.unwrap();
