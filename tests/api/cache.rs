@@ -28,28 +28,8 @@ async fn published(app: &TestApp, token: &str, title: &str) -> (String, String) 
     )
 }
 
-/// SQL statements run while `f` runs.
-async fn statements<F: std::future::Future<Output = T>, T>(app: &TestApp, f: F) -> (u64, T) {
-    let before = app.state.metrics.db_statements.get();
-    let out = f.await;
-    (app.state.metrics.db_statements.get() - before, out)
-}
-
-/// Wait until the server runs no SQL of its own for 300 ms: what a write
-/// sets off in the background (telling other instances, SQLite's change
-/// watcher, the webhook worker's wake-up) would otherwise be counted as the
-/// statements of the next request.
-async fn settle(app: &TestApp) {
-    for _ in 0..20 {
-        let (n, _) = statements(app, tokio::time::sleep(Duration::from_millis(300))).await;
-        if n == 0 {
-            return;
-        }
-    }
-    panic!("the server never stopped running SQL on its own");
-}
-
-const FRONT: &str = "query Front { articles(first: 10) { edges { node { title commentCount authors { name } } } } }";
+const FRONT: &str = "query Front { articles(first: 10) { \
+                     edges { node { title commentCount authors { name } } } } }";
 
 async fn front(app: &TestApp) -> Value {
     app.gql(FRONT, Value::Null).await
@@ -66,41 +46,43 @@ async fn repeated_reads_are_served_without_the_database(app: TestApp) {
     let admin = app.admin_token().await;
     let (_, slug) = published(&app, &admin, "Cached piece").await;
     let path = format!("/api/v1/articles/{slug}");
-    settle(&app).await;
+    app.settle().await;
     let first = app.get(&path).await;
     let etag = first.headers()["etag"].clone();
     let body = first.text().await.unwrap();
-    let (n, second) = statements(&app, app.get(&path)).await;
+    let (n, second) = app.statements(app.get(&path)).await;
     assert_eq!(n, 0, "a hit runs no SQL");
     assert_eq!(second.headers()["etag"], etag);
     assert_eq!(second.headers()["cache-control"], "public, max-age=30");
     assert_eq!(second.text().await.unwrap(), body);
-    let (n, third) = statements(&app, app.get(&path)).await;
+    let (n, third) = app.statements(app.get(&path)).await;
     assert_eq!(n, 0, "so does a hit on the expanded copy");
     assert_eq!(third.text().await.unwrap(), body);
-    let (n, not_modified) = statements(
-        &app,
-        app.client
-            .get(app.url(&path))
-            .header("if-none-match", etag.clone())
-            .send(),
-    )
-    .await;
+    let (n, not_modified) = app
+        .statements(
+            app.client
+                .get(app.url(&path))
+                .header("if-none-match", etag.clone())
+                .send(),
+        )
+        .await;
     let not_modified = not_modified.unwrap();
     assert_eq!(not_modified.status(), 304);
     assert_eq!(not_modified.headers()["etag"], etag);
     assert_eq!(n, 0, "a 304 from the cache runs no SQL");
     // GraphQL queries too; the same query with a token always runs.
     front(&app).await;
-    let (n, again) = statements(&app, front(&app)).await;
+    let (n, again) = app.statements(front(&app)).await;
     assert_eq!(n, 0);
     assert_eq!(
         again["data"]["articles"]["edges"][0]["node"]["title"],
         "Cached piece"
     );
-    let (n, _) = statements(&app, app.gql_as(Some(&admin), FRONT, Value::Null)).await;
+    let (n, _) = app
+        .statements(app.gql_as(Some(&admin), FRONT, Value::Null))
+        .await;
     assert!(n > 0, "requests with a token bypass the cache");
-    let page = app.get("/metrics").await.text().await.unwrap();
+    let page = app.metrics().await;
     assert!(
         page.lines()
             .any(|l| l.starts_with("broadsheet_response_cache_hits_total ") && !l.ends_with(" 0")),
@@ -121,11 +103,7 @@ async fn every_acknowledged_write_is_in_the_next_read(app: TestApp) {
     front(&app).await;
     // REST write, REST and GraphQL reads.
     let resp = app
-        .patch(
-            Some(&admin),
-            &format!("/api/v1/articles/{id}"),
-            json!({"standfirst": "After REST"}),
-        )
+        .update_article(&admin, &id, json!({"standfirst": "After REST"}))
         .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(app.get_json(&path, 200).await["standfirst"], "After REST");
@@ -134,7 +112,11 @@ async fn every_acknowledged_write_is_in_the_next_read(app: TestApp) {
         "After REST"
     );
     // GraphQL write, REST read.
-    let m = app.gql_as(Some(&admin), &format!("mutation {{ updateArticle(id: \"{id}\", input: {{title: \"After GraphQL\"}}) {{ title }} }}"), Value::Null).await;
+    let update = format!(
+        "mutation {{ updateArticle(id: \"{id}\", \
+         input: {{title: \"After GraphQL\"}}) {{ title }} }}"
+    );
+    let m = app.gql_as(Some(&admin), &update, Value::Null).await;
     assert!(m["errors"].is_null(), "{m}");
     assert_eq!(
         app.get_json(list, 200).await["data"][0]["title"],
@@ -148,7 +130,8 @@ async fn every_acknowledged_write_is_in_the_next_read(app: TestApp) {
     let comments = format!("/api/v1/articles/{id}/comments");
     assert_eq!(app.get_json(&comments, 200).await["meta"]["total"], 0);
     let submit = format!(
-        "mutation {{ submitComment(input: {{articleId: \"{id}\", authorName: \"R\", authorEmail: \"r@example.net\", body: \"Staff-free comment\"}}) {{ status }} }}"
+        "mutation {{ submitComment(input: {{articleId: \"{id}\", authorName: \"R\", \
+         authorEmail: \"r@example.net\", body: \"Staff-free comment\"}}) {{ status }} }}"
     );
     let first = app.gql(&submit, Value::Null).await;
     assert!(first["errors"].is_null(), "{first}");
@@ -176,18 +159,11 @@ async fn every_acknowledged_write_is_in_the_next_read(app: TestApp) {
     );
     // A taxonomy change shows in the embedded article.
     let tag = app
-        .post(Some(&admin), "/api/v1/tags", json!({"name": "Old name"}))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
-    let tid = tag["id"].as_str().unwrap();
-    app.patch(
-        Some(&admin),
-        &format!("/api/v1/articles/{id}"),
-        json!({"tag_ids": [tid]}),
-    )
-    .await;
+        .create(&admin, "/api/v1/tags", json!({"name": "Old name"}))
+        .await;
+    let tid = tag.id.as_str();
+    app.update_article(&admin, &id, json!({"tag_ids": [tid]}))
+        .await;
     assert_eq!(
         app.get_json(&path, 200).await["tags"][0]["name"],
         "Old name"
@@ -205,22 +181,11 @@ async fn every_acknowledged_write_is_in_the_next_read(app: TestApp) {
     // Bylines too, in the article, the list and search (all attach them
     // from rows read once per generation).
     let author = app
-        .post(
-            Some(&admin),
-            "/api/v1/authors",
-            json!({"name": "Byline Before"}),
-        )
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
-    let aid = author["id"].as_str().unwrap();
-    app.patch(
-        Some(&admin),
-        &format!("/api/v1/articles/{id}"),
-        json!({"author_ids": [aid]}),
-    )
-    .await;
+        .create(&admin, "/api/v1/authors", json!({"name": "Byline Before"}))
+        .await;
+    let aid = author.id.as_str();
+    app.update_article(&admin, &id, json!({"author_ids": [aid]}))
+        .await;
     let search = "/api/v1/search?q=GraphQL";
     assert_eq!(
         app.get_json(list, 200).await["data"][0]["authors"][0]["name"],
@@ -290,9 +255,9 @@ async fn a_scheduled_article_appears_when_it_comes_due(app: TestApp) {
     assert_eq!(resp.status(), 201);
     let later = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
     let resp = app
-        .patch(
-            Some(&admin),
-            &format!("/api/v1/articles/{draft_id}"),
+        .update_article(
+            &admin,
+            &draft_id,
             json!({"status": "published", "published_at": later}),
         )
         .await;
@@ -335,7 +300,7 @@ async fn invalidations_reach_every_instance_on_postgres() {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             two.get_json(&path, 200).await;
-            let (n, _) = statements(&two, two.get(&path)).await;
+            let (n, _) = two.statements(two.get(&path)).await;
             if n == 0 {
                 break;
             }
@@ -345,11 +310,7 @@ async fn invalidations_reach_every_instance_on_postgres() {
         for round in 0..3 {
             let title = format!("Changed on A, round {round}");
             let resp = one
-                .patch(
-                    Some(&admin),
-                    &format!("/api/v1/articles/{id}"),
-                    json!({"title": title}),
-                )
+                .update_article(&admin, &id, json!({"title": title}))
                 .await;
             assert_eq!(resp.status(), 200);
             let written = Instant::now();
@@ -365,7 +326,7 @@ async fn invalidations_reach_every_instance_on_postgres() {
             }
             // And B's cache works again afterwards.
             two.get_json(&path, 200).await;
-            let (n, _) = statements(&two, two.get(&path)).await;
+            let (n, _) = two.statements(two.get(&path)).await;
             assert_eq!(n, 0);
         }
         a.stop().await;
@@ -400,7 +361,7 @@ async fn answers_too_large_to_keep_are_still_served(app: TestApp) {
     let list: Value = serde_json::from_slice(&first).unwrap();
     assert_eq!(list["data"].as_array().unwrap().len(), 6);
     // Served again, from the database (it was not kept), byte for byte.
-    let (n, second) = statements(&app, app.get(path)).await;
+    let (n, second) = app.statements(app.get(path)).await;
     assert_eq!(second.status(), 200);
     assert!(n > 0, "an answer too large to keep is computed each time");
     assert_eq!(second.bytes().await.unwrap(), first);
