@@ -63,12 +63,8 @@ async fn every_response_carries_a_request_id_and_security_headers(app: TestApp) 
         broadsheet::API_CSP
     );
     let given = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "trace-me-123")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/healthz", &[("x-request-id", "trace-me-123")])
+        .await;
     assert_eq!(given.headers()["x-request-id"], "trace-me-123");
     // Errors too.
     let missing = app.get("/nope").await;
@@ -91,24 +87,19 @@ async fn every_response_carries_a_request_id_and_security_headers(app: TestApp) 
     );
     // No CORS unless origins are configured.
     let cross = app
-        .client
-        .get(app.url("/api/v1/articles"))
-        .header("origin", "https://elsewhere.example")
-        .send()
-        .await
-        .unwrap();
+        .get_with(
+            "/api/v1/articles",
+            &[("origin", "https://elsewhere.example")],
+        )
+        .await;
     assert!(!cross.headers().contains_key("access-control-allow-origin"));
 }
 
 async fn responses_are_compressed_for_clients_that_ask(app: TestApp) {
     for encoding in ["gzip", "br"] {
         let resp = app
-            .client
-            .get(app.url("/openapi.json"))
-            .header("accept-encoding", encoding)
-            .send()
-            .await
-            .unwrap();
+            .get_with("/openapi.json", &[("accept-encoding", encoding)])
+            .await;
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.headers()["content-encoding"], encoding);
     }
@@ -146,12 +137,8 @@ async fn configured_origins_may_call_the_api_from_a_browser(app: TestApp) {
             .contains("PATCH")
     );
     let get = app
-        .client
-        .get(app.url("/api/v1/articles"))
-        .header("origin", "https://www.example.org")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/api/v1/articles", &[("origin", "https://www.example.org")])
+        .await;
     assert_eq!(
         get.headers()["access-control-allow-origin"],
         "https://www.example.org"
@@ -164,11 +151,7 @@ async fn configured_origins_may_call_the_api_from_a_browser(app: TestApp) {
             .contains("x-total-count")
     );
     let other = app
-        .client
-        .get(app.url("/api/v1/articles"))
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/api/v1/articles", &[("origin", "https://evil.example")])
+        .await;
     assert!(!other.headers().contains_key("access-control-allow-origin"));
 }
