@@ -84,11 +84,7 @@ async fn a_preview_token_reads_exactly_its_draft_without_logging_in(app: TestApp
     assert_eq!(app.get(path).await.status(), 200);
     // Current content: an edit shows at once.
     let resp = app
-        .patch(
-            Some(&admin),
-            &format!("/api/v1/articles/{id}"),
-            json!({"title": "Scoop, revised"}),
-        )
+        .update_article(&admin, &id, json!({"title": "Scoop, revised"}))
         .await;
     assert_eq!(resp.status(), 200);
     let a = app
@@ -118,17 +114,14 @@ async fn a_preview_token_reads_exactly_its_draft_without_logging_in(app: TestApp
         0
     );
     // The token is no access token.
-    let resp = app
-        .client
-        .get(app.url("/api/v1/users/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.get_as(&token, "/api/v1/users/me").await;
     assert_eq!(resp.status(), 401);
 
     // GraphQL: mint and read.
-    let m = app.gql_as(Some(&admin), &format!("mutation {{ createPreviewToken(articleId: \"{other}\", ttl: 120) {{ token expiresAt }} }}"), Value::Null).await;
+    let create = format!(
+        "mutation {{ createPreviewToken(articleId: \"{other}\", ttl: 120) {{ token expiresAt }} }}"
+    );
+    let m = app.gql_as(Some(&admin), &create, Value::Null).await;
     let gtoken = m["data"]["createPreviewToken"]["token"]
         .as_str()
         .unwrap_or_else(|| panic!("{m}"))
@@ -143,12 +136,12 @@ async fn a_preview_token_reads_exactly_its_draft_without_logging_in(app: TestApp
     let r = app.gql(q, json!({"id": id, "t": gtoken})).await;
     assert_gql_error(&r, "UNAUTHENTICATED");
     let resp = app
-        .client
-        .post(app.url("/graphql"))
-        .json(&json!({"query": q, "variables": {"id": other, "t": gtoken}}))
-        .send()
-        .await
-        .unwrap();
+        .post(
+            None,
+            "/graphql",
+            json!({"query": q, "variables": {"id": other, "t": gtoken}}),
+        )
+        .await;
     assert_eq!(resp.headers()["cache-control"], "private, no-store");
 }
 
@@ -164,14 +157,14 @@ async fn bad_expired_or_tampered_tokens_are_401(app: TestApp) {
     let mut tampered = token.to_string();
     tampered.replace_range(tampered.len() - 4.., "AAAA");
     let now = chrono::Utc::now().timestamp();
-    let expired = forge(
-        json!({"sub": id, "role": "preview", "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600,
-            "iss": "broadsheet", "aud": "broadsheet:preview", "jti": "x"}),
-    );
-    let wrong_audience = forge(
-        json!({"sub": id, "role": "preview", "iat": now, "nbf": now, "exp": now + 600,
-            "iss": "broadsheet", "aud": "broadsheet", "jti": "y"}),
-    );
+    let expired = forge(json!({
+        "sub": id, "role": "preview", "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600,
+        "iss": "broadsheet", "aud": "broadsheet:preview", "jti": "x"
+    }));
+    let wrong_audience = forge(json!({
+        "sub": id, "role": "preview", "iat": now, "nbf": now, "exp": now + 600,
+        "iss": "broadsheet", "aud": "broadsheet", "jti": "y"
+    }));
     let access = app.admin_token().await;
     for bad in [
         tampered.as_str(),
