@@ -3,38 +3,49 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::assert_gql_error;
-use crate::helpers::{TestApp, assert_problem};
-use crate::{both_backends, sqlite_only};
+use crate::{
+    both_backends,
+    helpers::{TestApp, assert_gql_error, assert_problem},
+    sqlite_only,
+};
 
-async fn create(app: &TestApp, token: &str, body: Value) -> String {
-    let resp = app.post(Some(token), "/api/v1/articles", body).await;
-    assert_eq!(resp.status(), 201);
-    resp.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+/// An article with these fields, as `token`; its id.
+async fn create(app: &TestApp, token: &str, fields: Value) -> String {
+    app.create_article(token, fields).await.id
+}
+
+/// A published article of this title and body; its id.
+async fn published(app: &TestApp, token: &str, title: &str, body: &str) -> String {
+    let fields = json!({"title": title, "body": body, "status": "published"});
+    create(app, token, fields).await
 }
 
 /// The reference piece, a draft and a scheduled one using the same words,
 /// and an unrelated piece.
 async fn arrange(app: &TestApp) -> (String, String) {
     let admin = app.admin_token().await;
-    let reference = create(app, &admin, json!({
+    let reference = json!({
         "title": "China and Russia’s “no limits” partnership shapes a multipolar world",
         "standfirst": "An opinion piece first published by CGTN.",
-        "body": "Trade across the Amur now runs from Blagoveshchensk to Heihe, where the Heihe cable car will soon cross the river.\n\nAt the Café Zürich, traders talk about sanctions.",
+        "body": "Trade across the Amur now runs from Blagoveshchensk to Heihe, \
+                 where the Heihe cable car will soon cross the river.\n\n\
+                 At the Café Zürich, traders talk about sanctions.",
         "status": "published",
-    })).await;
-    create(app, &admin, json!({"title": "Draft on the multipolar order", "body": "Blagoveshchensk draft.", "status": "draft"})).await;
-    create(
-        app,
-        &admin,
-        json!({"title": "Scheduled multipolar piece", "body": "Blagoveshchensk later.",
-        "status": "published", "published_at": "2099-01-01T00:00:00Z"}),
-    )
-    .await;
-    let other = create(app, &admin, json!({"title": "Cable cars of the Alps", "body": "A body that mentions a multipolar aside once.", "status": "published"})).await;
+    });
+    let reference = create(app, &admin, reference).await;
+    let draft = json!({
+        "title": "Draft on the multipolar order",
+        "body": "Blagoveshchensk draft.",
+        "status": "draft"
+    });
+    create(app, &admin, draft).await;
+    let scheduled = json!({
+        "title": "Scheduled multipolar piece", "body": "Blagoveshchensk later.",
+        "status": "published", "published_at": "2099-01-01T00:00:00Z"
+    });
+    create(app, &admin, scheduled).await;
+    let other = "A body that mentions a multipolar aside once.";
+    let other = published(app, &admin, "Cable cars of the Alps", other).await;
     (reference, other)
 }
 
@@ -163,7 +174,10 @@ async fn drafts_and_scheduled_articles_are_never_found(app: TestApp) {
 
 async fn graphql_search_is_ranked_paginated_and_highlighted(app: TestApp) {
     let (reference, other) = arrange(&app).await;
-    let q = "query($q: String!, $after: String) { search(query: $q, first: 1, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { snippet rank article { id slug title authors { name } } } } } }";
+    let q = "query($q: String!, $after: String) { \
+             search(query: $q, first: 1, after: $after) { \
+             totalCount pageInfo { hasNextPage endCursor } \
+             edges { cursor node { snippet rank article { id slug title authors { name } } } } } }";
     let first = app.gql(q, json!({"q": "multipolar"})).await;
     assert!(first["errors"].is_null(), "{first}");
     let s = &first["data"]["search"];
@@ -193,18 +207,16 @@ async fn graphql_search_is_ranked_paginated_and_highlighted(app: TestApp) {
 
 async fn the_index_follows_every_write_through_either_api(app: TestApp) {
     let admin = app.admin_token().await;
-    let created = app.gql_as(Some(&admin), "mutation { createArticle(input: {title: \"Zeppelin harbour notes\", body: \"Nothing else.\", status: PUBLISHED}) { id } }", Value::Null).await;
+    let create = "mutation { createArticle(input: {title: \"Zeppelin harbour notes\", \
+                  body: \"Nothing else.\", status: PUBLISHED}) { id } }";
+    let created = app.gql_as(Some(&admin), create, Value::Null).await;
     let id = created["data"]["createArticle"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{created}"))
         .to_string();
     assert_eq!(ids(&search(&app, "zeppelin").await), vec![id.clone()]);
     let resp = app
-        .patch(
-            Some(&admin),
-            &format!("/api/v1/articles/{id}"),
-            json!({"title": "Airship harbour notes"}),
-        )
+        .update_article(&admin, &id, json!({"title": "Airship harbour notes"}))
         .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(search(&app, "zeppelin").await["meta"]["total"], 0);
@@ -221,11 +233,7 @@ async fn the_index_follows_every_write_through_either_api(app: TestApp) {
     );
     // Unpublishing and deleting take it out.
     let resp = app
-        .patch(
-            Some(&admin),
-            &format!("/api/v1/articles/{id}"),
-            json!({"status": "draft"}),
-        )
+        .update_article(&admin, &id, json!({"status": "draft"}))
         .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(search(&app, "airship").await["meta"]["total"], 0);
@@ -331,7 +339,9 @@ async fn matches_past_the_ranked_thousand_follow_newest_first_without_gaps(app: 
     let first = search(&app, "trade").await;
     assert_eq!(first["meta"]["total"], 1001, "{}", first["meta"]);
     assert_eq!(first["meta"]["total_exact"], false);
-    let gql = app.gql("{ search(query: \"trade\", first: 5) { totalCount totalCountIsExact pageInfo { hasNextPage } } }", Value::Null).await;
+    let q = "{ search(query: \"trade\", first: 5) { \
+             totalCount totalCountIsExact pageInfo { hasNextPage } } }";
+    let gql = app.gql(q, Value::Null).await;
     assert_eq!(
         gql["data"]["search"],
         json!({"totalCount": 1001, "totalCountIsExact": false, "pageInfo": {"hasNextPage": true}}),
@@ -417,17 +427,14 @@ sqlite_only!(sqlite_weighs_a_rare_word_above_a_common_one);
 async fn sqlite_weighs_a_rare_word_above_a_common_one(app: TestApp) {
     let admin = app.admin_token().await;
     for n in 0..6 {
-        create(
-            &app,
-            &admin,
-            json!({"title": format!("Filler {n}"), "body": "A harbour.", "status": "published"}),
-        )
-        .await;
+        published(&app, &admin, &format!("Filler {n}"), "A harbour.").await;
     }
     // Mirror images: with equal weights they would tie, and a tie goes to
     // the newer one (`common_heavy`).
-    let rare_heavy = create(&app, &admin, json!({"title": "Notes", "body": "zeppelin zeppelin zeppelin harbour", "status": "published"})).await;
-    let common_heavy = create(&app, &admin, json!({"title": "Notes", "body": "harbour harbour harbour zeppelin", "status": "published"})).await;
+    let rare_heavy = "zeppelin zeppelin zeppelin harbour";
+    let rare_heavy = published(&app, &admin, "Notes", rare_heavy).await;
+    let common_heavy = "harbour harbour harbour zeppelin";
+    let common_heavy = published(&app, &admin, "Notes", common_heavy).await;
     let found = search(&app, "harbour zeppelin").await;
     assert_eq!(ids(&found), vec![rare_heavy, common_heavy], "{found}");
     assert!(
