@@ -149,7 +149,12 @@ async fn a_wordpress_export_imports_exactly_and_a_second_import_changes_nothing(
     assert_eq!(a["excerpt"], "A partnership described as a “model”.");
     assert_eq!(
         a["body_html"],
-        "<p>Leaders of two neighbouring countries met by video link and called their relationship a “model” for this century.</p>\n<p>It wasn’t a reaction to pressure, they said.<br>\nTrade has grown every year since 2001.</p>\n<h2>What comes next</h2>\n<p>Cross-border projects — a cable car, a bridge — cut journeys to minutes.</p>"
+        "<p>Leaders of two neighbouring countries met by video link and called their \
+         relationship a “model” for this century.</p>\n\
+         <p>It wasn’t a reaction to pressure, they said.<br>\n\
+         Trade has grown every year since 2001.</p>\n\
+         <h2>What comes next</h2>\n\
+         <p>Cross-border projects — a cable car, a bridge — cut journeys to minutes.</p>"
     );
     assert_eq!(a["authors"].as_array().unwrap().len(), 1);
     assert_eq!(a["authors"][0]["name"], "Lin Jones");
@@ -236,7 +241,8 @@ async fn a_wordpress_export_imports_exactly_and_a_second_import_changes_nothing(
     assert_eq!(all[4]["ip"], "203.0.113.8");
     assert_eq!(all[0]["author_email"], "ana@example.org");
 
-    // Drafts: WordPress's private and draft posts; slug made from the title when WordPress had none.
+    // Drafts: WordPress's private and draft posts; slug made from the title
+    // when WordPress had none.
     let draft = app
         .get_as(&admin, "/api/v1/articles/cafe-culture-in-harbin")
         .await;
@@ -260,7 +266,9 @@ async fn a_wordpress_export_imports_exactly_and_a_second_import_changes_nothing(
     assert_eq!(scheduled["published_at"], "2031-01-01T08:00:00Z");
 
     // GraphQL reads the same.
-    let g = app.gql("{ article(slug: \"partnership-as-a-model\") { title source { name } authors { name } } }", Value::Null).await;
+    let q = "{ article(slug: \"partnership-as-a-model\") { \
+             title source { name } authors { name } } }";
+    let g = app.gql(q, Value::Null).await;
     assert_eq!(
         g["data"]["article"]["title"], "Partnership as a “model” for cooperation",
         "{g}"
@@ -367,7 +375,8 @@ async fn bad_items_are_reported_with_their_lines_and_the_good_ones_imported(app:
     let log = stderr(&out);
     let has = |needle: String| assert!(log.contains(&needle), "{needle:?} not in:\n{log}");
     has(format!(
-        "failed: line {}: post 202 \"A bad date\": invalid date \"2024-02-30 10:00:00\" in <wp:post_date_gmt>",
+        "failed: line {}: post 202 \"A bad date\": \
+         invalid date \"2024-02-30 10:00:00\" in <wp:post_date_gmt>",
         item_line("wordpress-bad.xml", 202)
     ));
     has(format!(
@@ -383,7 +392,8 @@ async fn bad_items_are_reported_with_their_lines_and_the_good_ones_imported(app:
         item_line("wordpress-bad.xml", 205)
     ));
     has(format!(
-        "failed: line {}: post 208 \"Half a post\": comment 82: unknown wp:comment_approved \"maybe\"",
+        "failed: line {}: post 208 \"Half a post\": \
+         comment 82: unknown wp:comment_approved \"maybe\"",
         item_line("wordpress-bad.xml", 208)
     ));
     has(format!(
@@ -528,62 +538,50 @@ async fn a_json_file_of_another_version_or_into_a_full_database_is_refused(app: 
     assert!(stderr(&out).contains("line "), "{}", stderr(&out));
 }
 
+/// A reader's comment.
+fn said_by(name: &str, email: &str, body: &str) -> Value {
+    json!({"author_name": name, "author_email": email, "body": body})
+}
+
 /// Content made through the API on `app` (SQLite): a cross-post with a byline,
 /// tags, a slug change (slug history) and a title change (a revision),
 /// a draft, a user, and comments including a held one; plus a WordPress import.
 async fn arrange(app: &TestApp) -> String {
     let admin = app.admin_token().await;
-    let post = |path: &str, body: Value| {
-        let (app, admin, path) = (app.clone(), admin.clone(), path.to_string());
-        async move {
-            let resp = app.post(Some(&admin), &path, body).await;
-            assert_eq!(resp.status(), 201, "POST {path}");
-            resp.json::<Value>().await.unwrap()
-        }
-    };
-    let author = post("/api/v1/authors", json!({"name": "Danny Haiphong", "title": "Co-editor", "bio": "Writes on “multipolarity”."})).await;
-    let source = post(
-        "/api/v1/sources",
-        json!({"name": "CGTN Europe", "homepage_url": "https://news.cgtn.com"}),
-    )
-    .await;
-    let tag = post("/api/v1/tags", json!({"name": "Eurasia"})).await;
-    let article = post("/api/v1/articles", json!({
-        "title": "A model for cooperation", "standfirst": "Editor’s note: first published by CGTN.",
+    let author = json!({
+        "name": "Danny Haiphong", "title": "Co-editor", "bio": "Writes on “multipolarity”."
+    });
+    let author = app.create(&admin, "/api/v1/authors", author).await;
+    let source = json!({"name": "CGTN Europe", "homepage_url": "https://news.cgtn.com"});
+    let source = app.create(&admin, "/api/v1/sources", source).await;
+    let tag = json!({"name": "Eurasia"});
+    let tag = app.create(&admin, "/api/v1/tags", tag).await;
+    let article = json!({
+        "title": "A model for cooperation",
+        "standfirst": "Editor’s note: first published by CGTN.",
         "body": "First *paragraph* “quoted”.\n\nSecond.", "status": "published",
-        "author_ids": [author["id"]], "tag_ids": [tag["id"]], "source_id": source["id"],
-        "original_url": "https://news.cgtn.com/news/x", "original_published_at": "2021-12-17T09:00:00.123456Z"
-    })).await;
-    let id = article["id"].as_str().unwrap().to_string();
-    let resp = app.patch(Some(&admin), &format!("/api/v1/articles/{id}"), json!({"slug": "a-model-for-cooperation-renamed", "title": "A model for cooperation, renamed"})).await;
-    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
-    post(
-        "/api/v1/articles",
-        json!({"title": "Unfinished", "body": "<p>Draft</p>", "body_format": "html"}),
-    )
-    .await;
-    app.create_user("editor").await;
+        "author_ids": [author.id], "tag_ids": [tag.id], "source_id": source.id,
+        "original_url": "https://news.cgtn.com/news/x",
+        "original_published_at": "2021-12-17T09:00:00.123456Z"
+    });
+    let id = app.create_article(&admin, article).await.id;
     let slug = "a-model-for-cooperation-renamed";
-    let first = app
-        .post(
-            None,
-            &format!("/api/v1/articles/{slug}/comments"),
-            json!({"author_name": "Ana", "author_email": "ana@example.org", "body": "First!"}),
-        )
+    let renamed = json!({"slug": slug, "title": "A model for cooperation, renamed"});
+    let resp = app.update_article(&admin, &id, renamed).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let draft = json!({"title": "Unfinished", "body": "<p>Draft</p>", "body_format": "html"});
+    app.create_article(&admin, draft).await;
+    app.create_user("editor").await;
+    let first = said_by("Ana", "ana@example.org", "First!");
+    let first: Value = app.submit_comment(slug, first).await.json().await.unwrap();
+    app.moderate(&admin, first["id"].as_str().unwrap(), "approved")
         .await;
-    let first: Value = first.json().await.unwrap();
-    let ok = app
-        .patch(
-            Some(&admin),
-            &format!("/api/v1/comments/{}", first["id"].as_str().unwrap()),
-            json!({"status": "approved"}),
-        )
-        .await;
-    assert_eq!(ok.status(), 200);
-    let reply = app.post(None, &format!("/api/v1/articles/{slug}/comments"), json!({"author_name": "Ana", "author_email": "ana@example.org", "body": "Replying to myself.", "parent_id": first["id"]})).await;
+    let mut reply = said_by("Ana", "ana@example.org", "Replying to myself.");
+    reply["parent_id"] = first["id"].clone();
+    let reply = app.submit_comment(slug, reply).await;
     assert!(reply.status().is_success());
-    let held = app.post(None, &format!("/api/v1/articles/{slug}/comments"), json!({"author_name": "Bo", "author_email": "bo@example.org", "body": "Held for moderation."})).await;
-    assert_eq!(held.status(), 202);
+    let held = said_by("Bo", "bo@example.org", "Held for moderation.");
+    assert_eq!(app.submit_comment(slug, held).await.status(), 202);
     let out = app.cli(&[
         "import",
         "wordpress",
