@@ -166,12 +166,6 @@ async fn register(app: &TestApp, token: &str, url: &str, events: &[&str]) -> Val
     resp.json().await.unwrap()
 }
 
-async fn create_article(app: &TestApp, token: &str, body: Value) -> Value {
-    let resp = app.post(Some(token), "/api/v1/articles", body).await;
-    assert_eq!(resp.status(), 201);
-    resp.json().await.unwrap()
-}
-
 async fn deliveries(app: &TestApp, token: &str, hook: &str) -> Vec<Value> {
     let list: Value = app
         .get_json_as(
@@ -221,7 +215,11 @@ async fn every_event_arrives_once_signed(app: TestApp) {
     let (receiver, url) = Receiver::start(vec![]).await;
     let admin = app.admin_token().await;
     // Registered over GraphQL, inspected over REST.
-    let made = app.gql_as(Some(&admin), "mutation($url: String!) { createWebhook(input: {url: $url, events: [ARTICLE_PUBLISHED, ARTICLE_UPDATED, ARTICLE_UNPUBLISHED, ARTICLE_DELETED, COMMENT_CREATED, COMMENT_APPROVED]}) { id secret events active } }", json!({"url": url})).await;
+    let create = "mutation($url: String!) { createWebhook(input: {url: $url, events: [
+        ARTICLE_PUBLISHED, ARTICLE_UPDATED, ARTICLE_UNPUBLISHED, ARTICLE_DELETED,
+        COMMENT_CREATED, COMMENT_APPROVED
+    ]}) { id secret events active } }";
+    let made = app.gql_as(Some(&admin), create, json!({"url": url})).await;
     let hook = made["data"]["createWebhook"]["id"]
         .as_str()
         .unwrap()
@@ -245,22 +243,15 @@ async fn every_event_arrives_once_signed(app: TestApp) {
     );
 
     // A draft is nobody's business.
-    let a = create_article(
-        &app,
-        &admin,
-        json!({"title": "Quiet draft", "body": "Text."}),
-    )
-    .await;
+    let a = app
+        .create_article(&admin, json!({"title": "Quiet draft", "body": "Text."}))
+        .await;
     let id = a["id"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.all().len(), 0);
 
     let publish = app
-        .patch(
-            Some(&admin),
-            &format!("/api/v1/articles/{id}"),
-            json!({"status": "published"}),
-        )
+        .update_article(&admin, &id, json!({"status": "published"}))
         .await;
     assert_eq!(publish.status(), 200);
     let got = receiver.wait_for(1).await;
@@ -278,15 +269,14 @@ async fn every_event_arrives_once_signed(app: TestApp) {
         "https://site.example/articles/quiet-draft"
     );
 
-    app.patch(
-        Some(&admin),
-        &format!("/api/v1/articles/{id}"),
-        json!({"title": "Loud article"}),
-    )
-    .await;
+    app.update_article(&admin, &id, json!({"title": "Loud article"}))
+        .await;
     receiver.wait_for(2).await;
     // A reader's comment is held (moderation: all), then approved over GraphQL.
-    let c = app.post(None, &format!("/api/v1/articles/{id}/comments"), json!({"author_name": "A reader", "author_email": "reader@example.org", "body": "Leave a reply"})).await;
+    let c = json!({
+        "author_name": "A reader", "author_email": "reader@example.org", "body": "Leave a reply"
+    });
+    let c = app.submit_comment(&id, c).await;
     assert_eq!(c.status(), 202);
     let comment_id = c.json::<Value>().await.unwrap()["id"]
         .as_str()
@@ -305,12 +295,8 @@ async fn every_event_arrives_once_signed(app: TestApp) {
         "{approved}"
     );
     receiver.wait_for(4).await;
-    app.patch(
-        Some(&admin),
-        &format!("/api/v1/articles/{id}"),
-        json!({"status": "draft"}),
-    )
-    .await;
+    app.update_article(&admin, &id, json!({"status": "draft"}))
+        .await;
     receiver.wait_for(5).await;
     assert_eq!(
         app.delete(Some(&admin), &format!("/api/v1/articles/{id}"))
@@ -382,8 +368,7 @@ async fn failures_are_retried_with_backoff_and_can_be_redelivered(app: TestApp) 
     let hook = register(&app, &admin, &url, &["article.published"]).await;
     let hook_id = hook["id"].as_str().unwrap().to_string();
     let secret = hook["secret"].as_str().unwrap().to_string();
-    create_article(
-        &app,
+    app.create_article(
         &admin,
         json!({"title": "Retried", "body": "Text.", "status": "published"}),
     )
@@ -484,11 +469,12 @@ async fn a_scheduled_article_is_announced_when_its_time_comes(app: TestApp) {
     )
     .await;
     let when = chrono::Utc::now() + chrono::Duration::seconds(2);
-    let a = create_article(&app, &admin, json!({"title": "Tomorrow's news", "body": "Text.", "status": "published", "published_at": when})).await;
+    let a = json!({
+        "title": "Tomorrow's news", "body": "Text.", "status": "published", "published_at": when
+    });
+    let a = app.create_article(&admin, a).await;
     // Another, rescheduled back to draft: its announcement is withdrawn.
-    let b = create_article(
-        &app,
-        &admin,
+    let b = app.create_article(&admin,
         json!({"title": "Withdrawn", "body": "Text.", "status": "published", "published_at": when}),
     )
     .await;
@@ -528,12 +514,12 @@ async fn two_instances_deliver_each_event_exactly_once(app: TestApp) {
     let (receiver, url) = Receiver::start(vec![]).await;
     let admin = app.admin_token().await;
     register(&app, &admin, &url, &["comment.created"]).await;
-    let a = create_article(
-        &app,
-        &admin,
-        json!({"title": "Busy thread", "body": "Text.", "status": "published"}),
-    )
-    .await;
+    let a = app
+        .create_article(
+            &admin,
+            json!({"title": "Busy thread", "body": "Text.", "status": "published"}),
+        )
+        .await;
     let slug = a["slug"].as_str().unwrap().to_string();
     // A second stateless instance on the same database, also delivering.
     let mut config = test_config(&app.database_url);
@@ -545,9 +531,14 @@ async fn two_instances_deliver_each_event_exactly_once(app: TestApp) {
         let app = instances[i % 2].clone();
         let slug = slug.clone();
         writers.push(tokio::spawn(async move {
-                let resp = app.post(None, &format!("/api/v1/articles/{slug}/comments"), json!({"author_name": "Reader", "author_email": format!("r{i}@example.org"), "body": format!("Comment number {i}")})).await;
-                assert_eq!(resp.status(), 202);
-            }));
+            let c = json!({
+                "author_name": "Reader",
+                "author_email": format!("r{i}@example.org"),
+                "body": format!("Comment number {i}")
+            });
+            let resp = app.submit_comment(&slug, c).await;
+            assert_eq!(resp.status(), 202);
+        }));
     }
     for w in writers {
         w.await.unwrap();
@@ -576,32 +567,20 @@ async fn refused_writes_deliver_nothing_and_events_survive_a_restart(app: TestAp
         &["article.published", "article.updated"],
     )
     .await;
-    let a = create_article(
-        &app,
-        &admin,
-        json!({"title": "Guarded", "body": "Text.", "status": "published"}),
-    )
-    .await;
+    let a = app
+        .create_article(
+            &admin,
+            json!({"title": "Guarded", "body": "Text.", "status": "published"}),
+        )
+        .await;
     let id = a["id"].as_str().unwrap().to_string();
     receiver.wait_for(1).await;
     // A stale If-Match and an invalid field: refused, nothing changes, nothing is sent.
     let stale = app
-        .client
-        .patch(app.url(&format!("/api/v1/articles/{id}")))
-        .bearer_auth(&admin)
-        .header("if-match", "\"v99\"")
-        .json(&json!({"title": "Lost update"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stale.status(), 412);
-    let invalid = app
-        .patch(
-            Some(&admin),
-            &format!("/api/v1/articles/{id}"),
-            json!({"title": ""}),
-        )
+        .update_article_if_match(&admin, &id, "\"v99\"", json!({"title": "Lost update"}))
         .await;
+    assert_eq!(stale.status(), 412);
+    let invalid = app.update_article(&admin, &id, json!({"title": ""})).await;
     assert_eq!(invalid.status(), 422);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.all().len(), 1);
@@ -614,11 +593,7 @@ async fn refused_writes_deliver_nothing_and_events_survive_a_restart(app: TestAp
     let writer = Server::start(quiet).await;
     let resp = writer
         .app
-        .patch(
-            Some(&admin),
-            &format!("/api/v1/articles/{id}"),
-            json!({"title": "Written by the quiet one"}),
-        )
+        .update_article(&admin, &id, json!({"title": "Written by the quiet one"}))
         .await;
     assert_eq!(resp.status(), 200);
     writer.stop().await;
@@ -676,7 +651,9 @@ async fn webhook_urls_and_fields_are_checked(app: TestApp) {
         ),
         (json!({"url": "https://example.org/x"}), "events"),
         (
-            json!({"url": "https://example.org/x", "events": ["article.published"], "secret": "short"}),
+            json!({
+                "url": "https://example.org/x", "events": ["article.published"], "secret": "short"
+            }),
             "secret",
         ),
     ] {
@@ -703,7 +680,11 @@ async fn webhook_urls_and_fields_are_checked(app: TestApp) {
     );
     // A public unicast address is allowed (registration connects to nothing;
     // documentation networks such as 203.0.113.0/24 are refused since issue 24).
-    let made = app.post(Some(&admin), "/api/v1/webhooks", json!({"url": "https://93.184.215.14/hook", "events": ["article.published"], "secret": "a-secret-of-our-own"})).await;
+    let made = json!({
+        "url": "https://93.184.215.14/hook", "events": ["article.published"],
+        "secret": "a-secret-of-our-own"
+    });
+    let made = app.post(Some(&admin), "/api/v1/webhooks", made).await;
     assert_eq!(made.status(), 201);
     let made: Value = made.json().await.unwrap();
     assert_eq!(made["secret"], "a-secret-of-our-own");
@@ -784,7 +765,9 @@ async fn private_addresses_are_refused(app: TestApp) {
             "{url}: {problem}"
         );
     }
-    let gql = app.gql_as(Some(&admin), "mutation { createWebhook(input: {url: \"http://127.0.0.1/x\", events: [ARTICLE_PUBLISHED]}) { id } }", json!({})).await;
+    let create = "mutation { createWebhook(input: \
+                  {url: \"http://127.0.0.1/x\", events: [ARTICLE_PUBLISHED]}) { id } }";
+    let gql = app.gql_as(Some(&admin), create, json!({})).await;
     assert_gql_error(&gql, "BAD_USER_INPUT");
     let list: Value = app.get_json_as(&admin, "/api/v1/webhooks", 200).await;
     assert_eq!(list["data"], json!([]));
@@ -803,8 +786,7 @@ async fn audit_15_a_reply_with_nul_is_recorded_and_the_delivery_ends(app: TestAp
     let admin = app.admin_token().await;
     let hook = register(&app, &admin, &url, &["article.published"]).await;
     let hook = hook["id"].as_str().unwrap();
-    create_article(
-        &app,
+    app.create_article(
         &admin,
         json!({"title": "Garbage in", "body": "x", "status": "published"}),
     )
