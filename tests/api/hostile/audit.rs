@@ -56,10 +56,6 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-async fn metrics(app: &TestApp) -> String {
-    app.get("/metrics").await.text().await.unwrap()
-}
-
 both_backends!(
     audit_2_made_up_methods_leave_the_metrics_bounded,
     audit_5_feeds_survive_any_stored_date_and_dates_are_checked_on_both_apis,
@@ -71,7 +67,7 @@ async fn audit_2_made_up_methods_leave_the_metrics_bounded(app: TestApp) {
     // Before: each unknown method was a label kept forever (9 KB each;
     // /metrics grew to 410 MB after 5,000 of them).
     app.get("/healthz").await;
-    let before = metrics(&app).await.len();
+    let before = app.metrics().await.len();
     for i in 0..200 {
         let method = reqwest::Method::from_bytes(format!("ZZ{i:04}QQ").as_bytes()).unwrap();
         let resp = app
@@ -82,7 +78,7 @@ async fn audit_2_made_up_methods_leave_the_metrics_bounded(app: TestApp) {
             .unwrap();
         assert_eq!(resp.status(), 405);
     }
-    let page = metrics(&app).await;
+    let page = app.metrics().await;
     assert!(
         !page.contains("ZZ0001QQ"),
         "a made-up method became a label"
@@ -113,9 +109,9 @@ async fn audit_5_feeds_survive_any_stored_date_and_dates_are_checked_on_both_api
         .await;
     let problem = assert_problem(resp, 422, "validation_failed").await;
     assert!(problem.to_string().contains("published_at"), "{problem}");
-    let gql = app.gql_as(Some(&admin),
-            "mutation { createArticle(input: {title: \"Old\", body: \"x\", status: PUBLISHED, publishedAt: \"0000-01-01T00:00:00+23:59\"}) { id } }",
-            Value::Null).await;
+    let create = "mutation { createArticle(input: {title: \"Old\", body: \"x\", \
+                  status: PUBLISHED, publishedAt: \"0000-01-01T00:00:00+23:59\"}) { id } }";
+    let gql = app.gql_as(Some(&admin), create, Value::Null).await;
     assert_gql_error(&gql, "BAD_USER_INPUT");
     // The earliest and latest dates that are accepted still make feeds.
     for at in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
@@ -156,9 +152,9 @@ async fn audit_7_long_id_lists_are_refused_before_the_database_sees_them(app: Te
         let problem = assert_problem(resp, 422, "validation_failed").await;
         assert!(problem.to_string().contains("at most"), "{problem}");
     }
-    let gql = app.gql_as(Some(&admin),
-            "mutation($ids: [ID!]) { createArticle(input: {title: \"Many\", body: \"x\", tagIds: $ids}) { id } }",
-            json!({"ids": ids})).await;
+    let create = "mutation($ids: [ID!]) { \
+                  createArticle(input: {title: \"Many\", body: \"x\", tagIds: $ids}) { id } }";
+    let gql = app.gql_as(Some(&admin), create, json!({"ids": ids})).await;
     assert_gql_error(&gql, "BAD_USER_INPUT");
     assert_eq!(
         app.get_json("/api/v1/articles", 200).await["meta"]["total"],
@@ -168,29 +164,17 @@ async fn audit_7_long_id_lists_are_refused_before_the_database_sees_them(app: Te
 
 async fn audit_17_a_client_request_id_is_echoed_only_when_it_is_a_short_token(app: TestApp) {
     let resp = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "a".repeat(7_000))
-        .send()
-        .await
-        .unwrap();
+        .get_with("/healthz", &[("x-request-id", "a".repeat(7_000))])
+        .await;
     let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
     assert!(id.len() <= 64 && !id.starts_with("aaaa"), "{id}");
     let resp = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "lb-7f3a.1:9")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/healthz", &[("x-request-id", "lb-7f3a.1:9")])
+        .await;
     assert_eq!(resp.headers()["x-request-id"], "lb-7f3a.1:9");
     let resp = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "has space")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/healthz", &[("x-request-id", "has space")])
+        .await;
     assert_ne!(resp.headers()["x-request-id"], "has space");
 }
 
@@ -210,18 +194,14 @@ both_backends_with!(
 /// holds 2^64 addresses), a mapped IPv4 address as the IPv4 one.
 async fn audit_8_comment_limit_counts_an_ipv6_client_by_its_64(app: TestApp) {
     let admin = app.admin_token().await;
-    let made: Value = app
-        .post(
-            Some(&admin),
-            "/api/v1/articles",
+    let made = app
+        .create_article(
+            &admin,
             json!({
                     "title": "Open", "body": "x", "status": "published"}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let path = format!("/api/v1/articles/{}/comments", made["id"].as_str().unwrap());
+        .await;
+    let path = format!("/api/v1/articles/{}/comments", made.id.as_str());
     let comment = |ip: String, i: usize| {
         let app = app.clone();
         let path = path.clone();

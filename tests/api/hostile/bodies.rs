@@ -62,6 +62,16 @@ fn gql_admin(name: &'static str, query: &str, variables: Value) -> Case {
     )
 }
 
+/// A comment from `name` (at r@example.org) saying `body`.
+fn said_by(name: &str, body: &str) -> Value {
+    json!({"author_name": name, "author_email": "r@example.org", "body": body})
+}
+
+/// Submitting a comment over GraphQL: `$a` the article, `$b` the body.
+const SUBMIT: &str = "mutation($a: String!, $b: String!) { submitComment(input: \
+                      {articleId: $a, authorName: \"R\", authorEmail: \"r@example.org\", \
+                      body: $b}) { status } }";
+
 /// What only invisible characters look like: zero-width space, joiners,
 /// BOM, bidi marks and isolates, word joiner, NBSP, ideographic space.
 const INVISIBLE: &str =
@@ -216,36 +226,36 @@ pub fn cases() -> Vec<Case> {
         ),
         comment(
             "a comment author name with a control character",
-            json!({"author_name": "Rea\u{1b}der", "author_email": "r@example.org", "body": "Hello."}),
+            said_by("Rea\u{1b}der", "Hello."),
         ),
         comment(
             "a comment author name with a line break",
-            json!({"author_name": "Rea\nder", "author_email": "r@example.org", "body": "Hello."}),
+            said_by("Rea\nder", "Hello."),
         ),
         comment(
             "a comment body with a character XML forbids",
-            json!({"author_name": "Reader", "author_email": "r@example.org", "body": "Hello \u{1}"}),
+            said_by("Reader", "Hello \u{1}"),
         ),
         // Finding 10: comments of invisible characters only are empty.
         comment(
             "a comment of zero-width and bidi characters only",
-            json!({"author_name": "Reader", "author_email": "r@example.org", "body": INVISIBLE}),
+            said_by("Reader", INVISIBLE),
         ),
         comment(
             "a comment of one zero-width space",
-            json!({"author_name": "Reader", "author_email": "r@example.org", "body": "\u{200B}"}),
+            said_by("Reader", "\u{200B}"),
         ),
         comment(
             "a comment of NBSPs",
-            json!({"author_name": "Reader", "author_email": "r@example.org", "body": "\u{A0}\u{A0}\u{A0}"}),
+            said_by("Reader", "\u{A0}\u{A0}\u{A0}"),
         ),
         comment(
             "a comment author name of invisible characters",
-            json!({"author_name": "\u{200B}\u{FEFF}", "author_email": "r@example.org", "body": "Hello."}),
+            said_by("\u{200B}\u{FEFF}", "Hello."),
         ),
         Case::gql(
             "submitComment of invisible characters only",
-            "mutation($a: String!, $b: String!) { submitComment(input: {articleId: $a, authorName: \"R\", authorEmail: \"r@example.org\", body: $b}) { status } }",
+            SUBMIT,
             json!({"a": "{article}", "b": INVISIBLE}),
             200,
             "BAD_USER_INPUT",
@@ -253,15 +263,10 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-/// A published article by the admin: (id, slug).
-async fn published(app: &TestApp, admin: &str, body: Value) -> (String, String) {
-    let resp = app.post(Some(admin), ARTICLES, body).await;
-    assert_eq!(resp.status(), 201);
-    let v: Value = resp.json().await.unwrap();
-    (
-        v["id"].as_str().unwrap().into(),
-        v["slug"].as_str().unwrap().into(),
-    )
+/// An article by the admin: (id, slug).
+async fn published(app: &TestApp, admin: &str, fields: Value) -> (String, String) {
+    let made = app.create_article(admin, fields).await;
+    (made.id, made.slug)
 }
 
 /// A body near the size limit that nests as deep as allowed and is costly
@@ -326,7 +331,8 @@ async fn finding_3_a_comment_answers_promptly_while_huge_bodies_render(app: Test
         finished.push(b.await.unwrap());
     }
     eprintln!(
-        "finding 3: comment answered in {took:?}; the huge writes finished at {finished:?} (comment at {answered:?})"
+        "finding 3: comment answered in {took:?}; \
+         the huge writes finished at {finished:?} (comment at {answered:?})"
     );
     let first_big = finished.iter().min().unwrap();
     assert!(
@@ -438,16 +444,23 @@ async fn finding_7_an_email_alone_earns_no_trust_and_no_answer_tells_known_from_
         )
         .await;
     assert_eq!(trusted.status(), 201);
-    let gql = app.gql(
-            "mutation($a: String!, $t: String) { submitComment(input: {articleId: $a, authorName: \"K\", authorEmail: \"Known@Example.org\", body: \"Via GraphQL.\", commenterToken: $t}) { status commenterToken } }",
+    let gql = app
+        .gql(
+            "mutation($a: String!, $t: String) { submitComment(input: {articleId: $a, \
+             authorName: \"K\", authorEmail: \"Known@Example.org\", body: \"Via GraphQL.\", \
+             commenterToken: $t}) { status commenterToken } }",
             json!({"a": slug, "t": token}),
-        ).await;
+        )
+        .await;
     assert_eq!(gql["data"]["submitComment"]["status"], "APPROVED", "{gql}");
     assert!(gql["data"]["submitComment"]["commenterToken"].is_string());
-    let gql = app.gql(
-            "mutation($a: String!) { submitComment(input: {articleId: $a, authorName: \"K\", authorEmail: \"known@example.org\", body: \"No proof via GraphQL.\"}) { status } }",
+    let gql = app
+        .gql(
+            "mutation($a: String!) { submitComment(input: {articleId: $a, authorName: \"K\", \
+             authorEmail: \"known@example.org\", body: \"No proof via GraphQL.\"}) { status } }",
             json!({"a": slug}),
-        ).await;
+        )
+        .await;
     assert_eq!(gql["data"]["submitComment"]["status"], "PENDING", "{gql}");
 }
 
@@ -564,10 +577,7 @@ async fn finding_10_comments_of_invisible_characters_only_are_empty_on_both_apis
             )
             .await;
         assert_eq!(resp.status(), 422, "{body:?}");
-        let gql = app.gql(
-                "mutation($a: String!, $b: String!) { submitComment(input: {articleId: $a, authorName: \"R\", authorEmail: \"r@example.org\", body: $b}) { status } }",
-                json!({"a": slug, "b": body}),
-            ).await;
+        let gql = app.gql(SUBMIT, json!({"a": slug, "b": body})).await;
         assert_eq!(
             gql["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
             "{body:?}: {gql}"

@@ -35,7 +35,9 @@ pub fn fragment_bomb(levels: usize) -> String {
 pub const INTROSPECTION: &str = include_str!("../../fixtures/introspection.graphql");
 
 /// Our front page (as `bench/run.sh` sends it).
-const FRONT_PAGE: &str = "{ articles(first: 10) { edges { node { title slug excerpt publishedAt commentCount authors { name slug } source { name } tags { name slug } } } } }";
+const FRONT_PAGE: &str = "{ articles(first: 10) { edges { node { \
+                          title slug excerpt publishedAt commentCount authors { name slug } \
+                          source { name } tags { name slug } } } } }";
 
 /// A Relay client's paginated list: a fragment per component, cursors and
 /// `pageInfo`, variables.
@@ -66,7 +68,12 @@ query ArticlePage($slug: String!, $withComments: Boolean!) {
     ...ArticleFields
     comments(first: 20, topLevel: true) @include(if: $withComments) {
       totalCount
-      edges { node { id authorName bodyHtml createdAt replies { id authorName bodyHtml __typename } __typename } __typename }
+      edges {
+        node {
+          id authorName bodyHtml createdAt replies { id authorName bodyHtml __typename } __typename
+        }
+        __typename
+      }
       pageInfo { hasNextPage endCursor __typename }
       __typename
     }
@@ -103,7 +110,9 @@ pub fn cases() -> Vec<Case> {
     let batch: Vec<Value> = (0..11)
         .map(|_| json!({"query": "{ __typename }"}))
         .collect();
-    let multipart = b"--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{\"query\":\"{ __typename }\"}\r\n--x--\r\n".to_vec();
+    let multipart = b"--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n\
+                      {\"query\":\"{ __typename }\"}\r\n--x--\r\n"
+        .to_vec();
     let chain: String = (0..40)
         .map(|i| format!("fragment F{i} on QueryRoot {{ ...F{} }}\n", i + 1))
         .collect::<String>()
@@ -167,7 +176,8 @@ pub fn cases() -> Vec<Case> {
         ),
         Case::gql(
             "a fragment cycle",
-            "{ ...A } fragment A on QueryRoot { articles { edges { node { ...B } } } } fragment B on Article { id ...C } fragment C on Article { ...B }",
+            "{ ...A } fragment A on QueryRoot { articles { edges { node { ...B } } } } \
+             fragment B on Article { id ...C } fragment C on Article { ...B }",
             json!({}),
             400,
             "BAD_USER_INPUT",
@@ -310,12 +320,12 @@ pub fn cases() -> Vec<Case> {
 async fn post(app: &TestApp, query: &str, variables: Value) -> (u16, Value, Duration) {
     let started = Instant::now();
     let resp = app
-        .client
-        .post(app.url("/graphql"))
-        .json(&json!({"query": query, "variables": variables}))
-        .send()
-        .await
-        .unwrap();
+        .post(
+            None,
+            "/graphql",
+            json!({"query": query, "variables": variables}),
+        )
+        .await;
     let status = resp.status().as_u16();
     let body = resp.json().await.unwrap_or(Value::Null);
     (status, body, started.elapsed())
@@ -351,18 +361,14 @@ async fn finding_1_the_fragment_bomb_is_refused_in_milliseconds(app: TestApp) {
 
 async fn finding_1_our_own_queries_pass_the_limits(app: TestApp) {
     let admin = app.admin_token().await;
-    let created: Value = app
-        .post(
-            Some(&admin),
-            "/api/v1/articles",
+    let created = app
+        .create_article(
+            &admin,
             json!({
                 "title": "Within limits", "body": "Text.", "status": "published"}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let slug = created["slug"].as_str().unwrap();
+        .await;
+    let slug = created.slug.as_str();
     for (name, query, variables) in [
         ("introspection", INTROSPECTION, json!({})),
         ("front page", FRONT_PAGE, json!({})),
@@ -423,41 +429,10 @@ async fn finding_1_every_limit_is_a_setting(app: TestApp) {
 
 // ---- Finding 5: the write decides invalidation; only complete answers are kept.
 
-/// SQL statements run while `f` runs (0: answered from the cache).
-async fn statements<F: std::future::Future<Output = T>, T>(app: &TestApp, f: F) -> (u64, T) {
-    let before = app.state.metrics.db_statements.get();
-    let out = f.await;
-    (app.state.metrics.db_statements.get() - before, out)
-}
-
-/// Wait until the server runs no SQL of its own (what a write sets off in
-/// the background would otherwise count as the next request's).
-async fn settle(app: &TestApp) {
-    for _ in 0..20 {
-        let (n, _) = statements(app, tokio::time::sleep(Duration::from_millis(300))).await;
-        if n == 0 {
-            return;
-        }
-    }
-    panic!("the server never stopped running SQL on its own");
-}
-
 async fn published(app: &TestApp, admin: &str, title: &str) -> (String, String) {
-    let a: Value = app
-        .post(
-            Some(admin),
-            "/api/v1/articles",
-            json!({
-            "title": title, "body": "Cached text.", "status": "published"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    (
-        a["id"].as_str().unwrap().into(),
-        a["slug"].as_str().unwrap().into(),
-    )
+    let fields = json!({"title": title, "body": "Cached text.", "status": "published"});
+    let made = app.create_article(admin, fields).await;
+    (made.id, made.slug)
 }
 
 both_backends!(
@@ -484,17 +459,8 @@ async fn finding_5_a_deletion_batched_with_an_unparsable_member_empties_the_cach
         {"query": "{ this is not GraphQL"},
         {"query": format!("mutation {{ deleteArticle(id: \"{id}\") }}")},
     ]);
-    let resp: Value = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(&admin)
-        .json(&batch)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let resp = app.post_graphql(Some(&admin), &batch).await;
+    let resp: Value = resp.json().await.unwrap();
     assert!(resp[0]["errors"].is_array(), "{resp}");
     assert_eq!(resp[1]["data"]["deleteArticle"], true, "{resp}");
     // At once (SQLite's change watcher polls every 200 ms; PostgreSQL
@@ -511,19 +477,24 @@ async fn finding_5_multipart_graphql_is_refused_and_changes_nothing(app: TestApp
     let (id, slug) = published(&app, &admin, "Kept title").await;
     let path = format!("/api/v1/articles/{slug}");
     assert_eq!(app.get_json(&path, 200).await["title"], "Kept title");
-    let operations = json!({"query": format!("mutation {{ updateArticle(id: \"{id}\", input: {{title: \"Multipart title\"}}) {{ title }} }}")});
+    let update = format!(
+        "mutation {{ updateArticle(id: \"{id}\", input: {{title: \"Multipart title\"}}) \
+         {{ title }} }}"
+    );
+    let operations = json!({"query": update});
     let body = format!(
-        "--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n--x\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{}}\r\n--x--\r\n"
+        "--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n\
+         --x\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{}}\r\n--x--\r\n"
     );
     let resp = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(&admin)
-        .header("content-type", "multipart/form-data; boundary=x")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+        .send_raw(
+            "POST",
+            "/graphql",
+            Some(&admin),
+            "multipart/form-data; boundary=x",
+            body,
+        )
+        .await;
     assert_eq!(resp.status(), 415);
     let answer: Value = resp.json().await.unwrap();
     assert_gql_error(&answer, "UNSUPPORTED_MEDIA_TYPE");
@@ -540,14 +511,14 @@ async fn finding_5_graphql_answers_with_errors_are_not_cached(app: TestApp) {
     let first = app.gql(query, json!({})).await;
     assert_eq!(first["data"]["articles"]["totalCount"], 1, "{first}");
     assert!(first["errors"].is_array(), "{first}");
-    settle(&app).await;
-    let (n, again) = statements(&app, app.gql(query, json!({}))).await;
+    app.settle().await;
+    let (n, again) = app.statements(app.gql(query, json!({}))).await;
     assert!(again["errors"].is_array(), "{again}");
     assert!(n > 0, "an answer with errors was served from the cache");
     // A complete answer is kept.
     let query = "{ articles(first: 1) { totalCount } }";
     app.gql(query, json!({})).await;
-    let (n, _) = statements(&app, app.gql(query, json!({}))).await;
+    let (n, _) = app.statements(app.gql(query, json!({}))).await;
     assert_eq!(n, 0, "a complete answer is served from the cache");
 }
 
@@ -559,13 +530,13 @@ async fn finding_5_a_tag_slug_ending_in_z_is_cached(app: TestApp) {
     assert_eq!(resp.status(), 201);
     let path = "/api/v1/tags/jazz";
     assert_eq!(app.get_json(path, 200).await["slug"], "jazz");
-    settle(&app).await;
-    let (n, again) = statements(&app, app.get(path)).await;
+    app.settle().await;
+    let (n, again) = app.statements(app.get(path)).await;
     assert_eq!(again.status(), 200);
     assert_eq!(n, 0, "a tag ending in z was not served from the cache");
     // While health checks are never cached.
     assert_eq!(app.get("/readyz").await.status(), 200);
-    let (n, health) = statements(&app, app.get("/readyz")).await;
+    let (n, health) = app.statements(app.get("/readyz")).await;
     assert_eq!(health.status(), 200);
     assert!(n > 0, "/readyz was answered from the cache");
 }

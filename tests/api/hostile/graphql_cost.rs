@@ -6,50 +6,37 @@ use std::time::{Duration, Instant};
 use broadsheet::config::Config;
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
-use crate::helpers::assert_gql_error;
-use crate::{both_backends, both_backends_with};
+use crate::{
+    both_backends, both_backends_with,
+    helpers::{TestApp, assert_gql_error},
+};
 
 /// A published article "thread" with one top-level comment and `replies`
 /// approved replies to it (staff comments are approved at once); returns
 /// the admin token and the article's id.
 async fn thread(app: &TestApp, replies: usize) -> (String, String) {
     let admin = app.admin_token().await;
-    let article: Value = app
-        .post(
-            Some(&admin),
-            "/api/v1/articles",
-            json!({"title": "Thread", "slug": "thread", "body": "Talk.", "status": "published"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = article["id"].as_str().unwrap().to_string();
+    let fields =
+        json!({"title": "Thread", "slug": "thread", "body": "Talk.", "status": "published"});
+    let id = app.create_article(&admin, fields).await.id;
     let path = format!("/api/v1/articles/{id}/comments");
-    let top: Value = app
-        .post(
-            Some(&admin),
-            &path,
-            json!({"body": "Top", "author_name": "R", "author_email": "r@example.org"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(top["status"], "approved", "{top}");
-    let top_id = top["id"].as_str().unwrap().to_string();
+    let by_r =
+        |body: String| json!({"body": body, "author_name": "R", "author_email": "r@example.org"});
+    let top = app.create(&admin, &path, by_r("Top".into())).await;
+    assert_eq!(top["status"], "approved", "{}", top.body);
     for i in 0..replies {
-        let resp = app
-            .post(Some(&admin), &path, json!({"body": format!("Reply {i}"), "author_name": "R", "author_email": "r@example.org", "parent_id": top_id}))
-            .await;
+        let mut reply = by_r(format!("Reply {i}"));
+        reply["parent_id"] = json!(top.id);
+        let resp = app.post(Some(&admin), &path, reply).await;
         assert_eq!(resp.status(), 201);
     }
     (admin, id)
 }
 
 /// The audit's document: five `replies{parent{…}}` round trips, N^5 nodes.
-const EXPLOSION: &str = "{article(slug:\"thread\"){comments(first:1,topLevel:true){edges{node{replies{parent{replies{parent{replies{parent{replies{parent{replies{parent{id}}}}}}}}}}}}}}}";
+const EXPLOSION: &str = "{article(slug:\"thread\"){comments(first:1,topLevel:true){\
+                         edges{node{replies{parent{replies{parent{replies{parent{\
+                         replies{parent{replies{parent{id}}}}}}}}}}}}}}}";
 
 async fn post(app: &TestApp, body: &Value) -> (u16, Value, Duration) {
     let started = Instant::now();
@@ -135,7 +122,8 @@ async fn audit_1_fields_past_the_budget_answer_result_too_large(app: TestApp) {
     thread(&app, 12).await;
     // Priced under the complexity limit (first: 10 at each level), but
     // 10 x 10 x 10 replies resolve more fields than the budget allows.
-    let q = "{article(slug:\"thread\"){comments(first:1,topLevel:true){edges{node{replies(first:10){parent{replies(first:10){parent{replies(first:10){id}}}}}}}}}}";
+    let q = "{article(slug:\"thread\"){comments(first:1,topLevel:true){edges{node{\
+             replies(first:10){parent{replies(first:10){parent{replies(first:10){id}}}}}}}}}}";
     let (status, body, took) = post(&app, &json!({"query": q})).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["data"].is_null(), "{body}");
@@ -147,7 +135,9 @@ async fn audit_1_fields_past_the_budget_answer_result_too_large(app: TestApp) {
     );
     assert!(took < Duration::from_secs(2), "took {took:?}");
     // Within the budget the same thread answers, `first` honoured.
-    let ok = app.gql("{article(slug:\"thread\"){comments(first:1,topLevel:true){edges{node{replies(first:3){parent{replies(first:2){id}}}}}}}}", Value::Null).await;
+    let q = "{article(slug:\"thread\"){comments(first:1,topLevel:true){edges{node{\
+             replies(first:3){parent{replies(first:2){id}}}}}}}}";
+    let ok = app.gql(q, Value::Null).await;
     assert!(ok["errors"].is_null(), "{ok}");
     let replies = &ok["data"]["article"]["comments"]["edges"][0]["node"]["replies"];
     assert_eq!(replies.as_array().unwrap().len(), 3, "{ok}");
@@ -171,22 +161,23 @@ async fn audit_1_fields_past_the_budget_answer_result_too_large(app: TestApp) {
         10,
         "{all}"
     );
-    let over = app.gql("{article(slug:\"thread\"){comments(first:1,topLevel:true){edges{node{replies(first:101){id}}}}}}", Value::Null).await;
+    let q = "{article(slug:\"thread\"){comments(first:1,topLevel:true){edges{node{\
+             replies(first:101){id}}}}}}";
+    let over = app.gql(q, Value::Null).await;
     assert_gql_error(&over, "BAD_USER_INPUT");
 }
 
 async fn audit_3_tag_count_amplification_is_priced_out_and_counts_are_batched(app: TestApp) {
     let admin = app.admin_token().await;
-    let tag: Value = app
-        .post(Some(&admin), "/api/v1/tags", json!({"name": "Alpha"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let tag_id = tag["id"].as_str().unwrap();
+    let tag = app
+        .create(&admin, "/api/v1/tags", json!({"name": "Alpha"}))
+        .await;
+    let tag_id = tag.id.as_str();
     for i in 0..3 {
-        let resp = app.post(Some(&admin), "/api/v1/articles", json!({"title": format!("Tagged {i}"), "body": "x", "status": "published", "tag_ids": [tag_id]})).await;
-        assert_eq!(resp.status(), 201);
+        let fields = json!({
+            "title": format!("Tagged {i}"), "body": "x", "status": "published", "tag_ids": [tag_id]
+        });
+        app.create_article(&admin, fields).await;
     }
     // The audit's shape: a COUNT per tag per article, once priced at ~1.
     let q = "{articles(first:100){edges{node{tags{articles(first:0){totalCount}}}}}}";
@@ -194,7 +185,8 @@ async fn audit_3_tag_count_amplification_is_priced_out_and_counts_are_batched(ap
     assert!(refused["data"].is_null(), "{refused}");
     assert_gql_error(&refused, "BAD_USER_INPUT");
     // A small page still answers, each count right.
-    let q = "{articles(first:3){edges{node{tags{articles(first:0){totalCount edges{cursor}} a:articles(first:1){totalCount}}}}}}";
+    let q = "{articles(first:3){edges{node{tags{\
+             articles(first:0){totalCount edges{cursor}} a:articles(first:1){totalCount}}}}}}";
     let ok = app.gql(q, Value::Null).await;
     assert!(ok["errors"].is_null(), "{ok}");
     for edge in ok["data"]["articles"]["edges"].as_array().unwrap() {
@@ -225,7 +217,8 @@ both_backends_with!(
 
 async fn audit_4_resolution_yields_so_the_request_timeout_fires(app: TestApp) {
     thread(&app, 100).await;
-    let q = "{article(slug:\"thread\"){comments(first:1,topLevel:true){edges{node{replies{parent{replies{parent{replies{id}}}}}}}}}}";
+    let q = "{article(slug:\"thread\"){comments(first:1,topLevel:true){edges{node{\
+             replies{parent{replies{parent{replies{id}}}}}}}}}}";
     let ((status, body, took), healthz) =
         healthz_during(&app, post(&app, &json!({"query": q}))).await;
     let head: String = body.to_string().chars().take(300).collect();
@@ -240,7 +233,8 @@ async fn audit_4_resolution_yields_so_the_request_timeout_fires(app: TestApp) {
 
 async fn audit_6_commenter_email_is_for_moderators_only(app: TestApp) {
     let (admin, _) = thread(&app, 1).await;
-    let q = "{article(slug:\"thread\"){comments(first:1){edges{node{authorName authorEmail status body}}}}}";
+    let q = "{article(slug:\"thread\"){comments(first:1){edges{node{\
+             authorName authorEmail status body}}}}}";
     for role in ["contributor", "author"] {
         let (_, token) = app.token_for(role).await;
         let answer = app.gql_as(Some(&token), q, Value::Null).await;
@@ -280,24 +274,11 @@ both_backends_with!(three_revisions_at_most, audit_11_revisions_are_capped);
 
 async fn audit_11_revisions_are_capped(app: TestApp) {
     let admin = app.admin_token().await;
-    let article: Value = app
-        .post(
-            Some(&admin),
-            "/api/v1/articles",
-            json!({"title": "Drafted", "body": "v1"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = article["id"].as_str().unwrap().to_string();
+    let fields = json!({"title": "Drafted", "body": "v1"});
+    let id = app.create_article(&admin, fields).await.id;
     for v in 1..=5 {
         let resp = app
-            .patch(
-                Some(&admin),
-                &format!("/api/v1/articles/{id}"),
-                json!({"body": format!("v{}", v + 1)}),
-            )
+            .update_article(&admin, &id, json!({"body": format!("v{}", v + 1)}))
             .await;
         assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
     }
@@ -328,6 +309,8 @@ async fn audit_11_revisions_are_capped(app: TestApp) {
     let over = app.gql_as(Some(&admin), q, json!({"id": id, "n": 4})).await;
     assert_gql_error(&over, "BAD_USER_INPUT");
     // Priced by `first`: 100 articles' revisions with bodies are refused before running.
-    let wide = app.gql_as(Some(&admin), "{ articles(first: 100, filter: {status: \"any\"}) { edges { node { revisions { body title standfirst } } } } }", Value::Null).await;
+    let q = "{ articles(first: 100, filter: {status: \"any\"}) { \
+             edges { node { revisions { body title standfirst } } } } }";
+    let wide = app.gql_as(Some(&admin), q, Value::Null).await;
     assert!(wide["data"].is_null(), "{wide}");
 }

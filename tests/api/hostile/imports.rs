@@ -9,35 +9,50 @@ use serde_json::Value;
 use crate::both_backends;
 use crate::helpers::TestApp;
 
-const HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8" ?>
-<rss version="2.0" xmlns:excerpt="http://wordpress.org/export/1.2/excerpt/" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:wp="http://wordpress.org/export/1.2/">
-<channel>
-<title>Hostile</title>
-<wp:wxr_version>1.2</wp:wxr_version>
-<wp:author><wp:author_id>1</wp:author_id><wp:author_login><![CDATA[ljones]]></wp:author_login><wp:author_display_name><![CDATA[Lin Jones]]></wp:author_display_name></wp:author>
-"#;
+/// The export's head: the channel and its one author (on one line: the
+/// nesting test drops that line to make a file without authors).
+const HEAD: &str = concat!(
+    "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n",
+    "<rss version=\"2.0\" xmlns:excerpt=\"http://wordpress.org/export/1.2/excerpt/\" ",
+    "xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" ",
+    "xmlns:dc=\"http://purl.org/dc/elements/1.1/\" ",
+    "xmlns:wp=\"http://wordpress.org/export/1.2/\">\n",
+    "<channel>\n",
+    "<title>Hostile</title>\n",
+    "<wp:wxr_version>1.2</wp:wxr_version>\n",
+    "<wp:author><wp:author_id>1</wp:author_id>",
+    "<wp:author_login><![CDATA[ljones]]></wp:author_login>",
+    "<wp:author_display_name><![CDATA[Lin Jones]]></wp:author_display_name></wp:author>\n",
+);
 const TAIL: &str = "</channel>\n</rss>\n";
 
 /// A published post `id` with slug `slug`, `inner` inside its `<item>`.
 fn post(id: u32, slug: &str, inner: &str) -> String {
     format!(
-        "<item>\n<title><![CDATA[Post {slug}]]></title>\n<dc:creator><![CDATA[ljones]]></dc:creator>\n\
-         <content:encoded><![CDATA[Body of {slug}.]]></content:encoded>\n<wp:post_id>{id}</wp:post_id>\n\
+        "<item>\n<title><![CDATA[Post {slug}]]></title>\n\
+         <dc:creator><![CDATA[ljones]]></dc:creator>\n\
+         <content:encoded><![CDATA[Body of {slug}.]]></content:encoded>\n\
+         <wp:post_id>{id}</wp:post_id>\n\
          <wp:post_date_gmt><![CDATA[2024-02-01 10:00:00]]></wp:post_date_gmt>\n\
-         <wp:comment_status><![CDATA[open]]></wp:comment_status>\n<wp:post_name><![CDATA[{slug}]]></wp:post_name>\n\
-         <wp:status><![CDATA[publish]]></wp:status>\n<wp:post_type><![CDATA[post]]></wp:post_type>\n{inner}</item>\n"
+         <wp:comment_status><![CDATA[open]]></wp:comment_status>\n\
+         <wp:post_name><![CDATA[{slug}]]></wp:post_name>\n\
+         <wp:status><![CDATA[publish]]></wp:status>\n\
+         <wp:post_type><![CDATA[post]]></wp:post_type>\n{inner}</item>\n"
     )
 }
 
 /// An approved comment.
 fn comment(id: u32, parent: u32, url: &str) -> String {
     format!(
-        "<wp:comment><wp:comment_id>{id}</wp:comment_id><wp:comment_author><![CDATA[Reader {id}]]></wp:comment_author>\
+        "<wp:comment><wp:comment_id>{id}</wp:comment_id>\
+         <wp:comment_author><![CDATA[Reader {id}]]></wp:comment_author>\
          <wp:comment_author_email><![CDATA[reader{id}@example.org]]></wp:comment_author_email>\
          <wp:comment_author_url>{url}</wp:comment_author_url>\
          <wp:comment_date_gmt><![CDATA[2024-02-02 10:00:00]]></wp:comment_date_gmt>\
-         <wp:comment_content><![CDATA[Comment {id}.]]></wp:comment_content><wp:comment_approved><![CDATA[1]]></wp:comment_approved>\
-         <wp:comment_type><![CDATA[comment]]></wp:comment_type><wp:comment_parent>{parent}</wp:comment_parent></wp:comment>\n"
+         <wp:comment_content><![CDATA[Comment {id}.]]></wp:comment_content>\
+         <wp:comment_approved><![CDATA[1]]></wp:comment_approved>\
+         <wp:comment_type><![CDATA[comment]]></wp:comment_type>\
+         <wp:comment_parent>{parent}</wp:comment_parent></wp:comment>\n"
     )
 }
 

@@ -115,7 +115,8 @@ pub fn cases() -> Vec<Case> {
             who: As::Admin,
             ..Case::gql(
                 Box::leak(format!("createWebhook at {url} is refused").into_boxed_str()),
-                "mutation($url: String!) { createWebhook(input: {url: $url, events: [ARTICLE_PUBLISHED]}) { id } }",
+                "mutation($url: String!) { \
+                 createWebhook(input: {url: $url, events: [ARTICLE_PUBLISHED]}) { id } }",
                 json!({"url": url}),
                 200,
                 "BAD_USER_INPUT",
@@ -345,14 +346,16 @@ async fn slow_loris_connections_are_closed_and_healthz_keeps_answering(app: Test
             b'a',
         ));
         bodies.push(trickle(
-                b"POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"email\": \"",
-                b'a',
-            ));
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\n\
+                  Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"email\": \"",
+            b'a',
+        ));
         // (The response cache reads a GraphQL body before any handler does.)
         bodies.push(trickle(
-                b"POST /graphql HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"query\": \"",
-                b'a',
-            ));
+            b"POST /graphql HTTP/1.1\r\nHost: t\r\n\
+                  Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"query\": \"",
+            b'a',
+        ));
     }
     // Meanwhile the server answers, on new connections.
     let client = unpooled();
