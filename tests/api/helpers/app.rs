@@ -208,10 +208,27 @@ pub async fn assert_problem(resp: Response, status: u16, code: &str) -> Value {
 impl TestApp {
     /// Log in over REST and return the token response.
     pub async fn login(&self, email: &str, password: &str) -> Value {
-        let body = json!({"email": email, "password": password});
-        let resp = self.post(None, "/api/v1/auth/login", body).await;
+        let resp = self.try_login(email, password).await;
         assert_eq!(resp.status(), 200, "login as {email}");
         resp.json().await.unwrap()
+    }
+
+    /// A REST login attempt, whatever its answer.
+    pub async fn try_login(&self, email: &str, password: &str) -> Response {
+        let body = json!({"email": email, "password": password});
+        self.post(None, "/api/v1/auth/login", body).await
+    }
+
+    /// Trade a refresh token for new tokens over REST, whatever the answer.
+    pub async fn refresh(&self, refresh_token: &Value) -> Response {
+        let body = json!({"refresh_token": refresh_token});
+        self.post(None, "/api/v1/auth/refresh", body).await
+    }
+
+    /// End the session of a refresh token over REST, whatever the answer.
+    pub async fn logout(&self, refresh_token: &Value) -> Response {
+        let body = json!({"refresh_token": refresh_token});
+        self.post(None, "/api/v1/auth/logout", body).await
     }
 
     /// An access token for `email`.
