@@ -15,29 +15,15 @@ use broadsheet::config::Config;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::both_backends;
-use crate::helpers::assert_gql_error;
-use crate::helpers::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Server, ServerProcess, TestApp, assert_problem,
-    send_oversized, test_config, with_database,
+use crate::{
+    both_backends,
+    helpers::{
+        ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Server, ServerProcess, TestApp, assert_gql_error,
+        assert_problem, send_oversized, test_config, with_database,
+    },
+    hostile::{input, run_cases},
+    sqlite_only_with,
 };
-use crate::hostile::{As, Body, Case, run_cases};
-use crate::sqlite_only_with;
-
-async fn published(app: &TestApp, token: &str, title: &str) -> String {
-    let resp = app
-        .post(
-            Some(token),
-            "/api/v1/articles",
-            json!({"title": title, "body": format!("Text of {title}."), "status": "published"}),
-        )
-        .await;
-    assert_eq!(resp.status(), 201);
-    resp.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 /// The value of one sample line of a Prometheus text page (0 when absent).
 fn sample(page: &str, prefix: &str) -> f64 {
@@ -54,7 +40,7 @@ both_backends!(
 
 async fn metrics_count_requests_by_route_template_and_status(app: TestApp) {
     let admin = app.admin_token().await;
-    let id = published(&app, &admin, "Counted").await;
+    let id = app.publish(&admin, "Counted").await.id;
     for _ in 0..3 {
         assert_eq!(
             app.get(&format!("/api/v1/articles/{id}")).await.status(),
@@ -125,193 +111,15 @@ async fn metrics_count_requests_by_route_template_and_status(app: TestApp) {
     assert!(!page.contains("metrics-reader"));
 }
 
-/// The bad input of issue 7, each with the one answer API.md gives it
-/// (REST `code` and status; GraphQL `extensions.code`), run through the
-/// hostile suite's runner: after each, the server answers and the public
-/// data are as they were.
-fn bad_input() -> Vec<Case> {
-    const ARTICLES: &str = "/api/v1/articles";
-    let json_body = |name, bytes: &[u8], status, code| {
-        let body = Body::Raw("application/json", bytes.to_vec());
-        Case::send(name, "POST", ARTICLES, As::Admin, body, status, code)
-    };
-    let nul = br#"{"title": "nul \u0000 inside", "status": "published"}"#;
-    let deep = format!(
-        "{{\"title\": {}{}}}",
-        "[".repeat(100_000),
-        "]".repeat(100_000)
-    );
-    let deep_query = format!(
-        "{{ __schema {{ types {{ fields {{ type {{ {}name{} }} }} }} }} }}",
-        "ofType { ".repeat(40),
-        " }".repeat(40)
-    );
-    let batch: Vec<Value> = (0..1000)
-        .map(|_| json!({"query": "{ articles(first: 1) { totalCount } }"}))
-        .collect();
-    let list = |name, query: &str, status, code| {
-        Case::get(name, format!("{ARTICLES}?{query}"), status, code)
-    };
-    let mut cases = vec![
-        // Bodies.
-        json_body("a truncated JSON body", b"{\"title\": ", 400, "bad_request"),
-        Case::send(
-            "JSON sent as text/plain",
-            "POST",
-            ARTICLES,
-            As::Admin,
-            Body::Raw("text/plain", b"{\"title\": \"x\"}".to_vec()),
-            415,
-            "unsupported_media_type",
-        ),
-        json_body(
-            "invalid UTF-8 in a JSON string",
-            b"{\"title\": \"\xff\xfe bad\"}",
-            400,
-            "bad_request",
-        ),
-        json_body("a NUL in a JSON string", nul, 400, "bad_request"),
-        Case::send(
-            "a NUL in a JSON string of an update",
-            "PATCH",
-            "/api/v1/articles/{article}",
-            As::Admin,
-            Body::Raw("application/json", nul.to_vec()),
-            400,
-            "bad_request",
-        ),
-        // Valid JSON of the wrong shape, nested far deeper than any parser stack.
-        json_body(
-            "a title of arrays nested 100,000 deep",
-            deep.as_bytes(),
-            422,
-            "validation_failed",
-        ),
-        // Paths and query strings.
-        Case::get(
-            "a NUL in a path",
-            "/api/v1/articles/abc%00def",
-            400,
-            "bad_request",
-        ),
-        list("a NUL in a search", "q=a%00b", 400, "bad_request"),
-        list(
-            "a 10 KB search",
-            &format!("q={}", "a".repeat(10 * 1024)),
-            422,
-            "validation_failed",
-        ),
-        // Deeper than BROADSHEET_MAX_LIST_OFFSET (issue 24, finding 6).
-        list(
-            "a 10 KB page number",
-            &format!("page={}", "9".repeat(10 * 1024)),
-            422,
-            "validation_failed",
-        ),
-        list(
-            "page 2^64 - 1",
-            "page=18446744073709551615&per_page=100",
-            422,
-            "validation_failed",
-        ),
-        // API.md: `per_page` above 100 or below 1, or `page` below 1: 422.
-        list("page -1", "page=-1", 422, "validation_failed"),
-        list("page 0", "page=0", 422, "validation_failed"),
-        list(
-            "a page that is no number",
-            "page=abc",
-            422,
-            "validation_failed",
-        ),
-        list("per_page -5", "per_page=-5", 422, "validation_failed"),
-        list(
-            "per_page in exponent notation",
-            "per_page=1e3",
-            422,
-            "validation_failed",
-        ),
-        list("a fractional page", "page=1.5", 422, "validation_failed"),
-        // GraphQL: refused before they run (README "GraphQL documents and caching").
-        Case::gql(
-            "a document nested 40 deep",
-            deep_query,
-            json!({}),
-            400,
-            "QUERY_LIMIT_EXCEEDED",
-        ),
-        Case::send(
-            "a batch of 1,000 operations",
-            "POST",
-            "/graphql",
-            As::Anonymous,
-            Body::Json(Value::Array(batch)),
-            400,
-            "QUERY_LIMIT_EXCEEDED",
-        ),
-        Case::send(
-            "a GraphQL body that is not JSON",
-            "POST",
-            "/graphql",
-            As::Anonymous,
-            Body::Raw("application/json", b"{\"query\": ".to_vec()),
-            400,
-            "BAD_USER_INPUT",
-        ),
-        Case {
-            who: As::Admin,
-            ..Case::gql(
-                "a NUL in a variable",
-                "mutation($t: String!) { createTag(input: {name: $t}) { id } }",
-                json!({"t": "nul\u{0}tag"}),
-                200,
-                "BAD_USER_INPUT",
-            )
-        },
-    ];
-    for (name, garbage) in [
-        ("an unclosed document", "{"),
-        (
-            "a negative first",
-            "query { articles(first: -1) { totalCount } }",
-        ),
-        ("first over 100", "{ articles(first: 1000) { totalCount } }"),
-        ("a field that does not exist", "{ nope }"),
-        (
-            "a mutation without its arguments",
-            "mutation { deleteArticle }",
-        ),
-    ] {
-        cases.push(Case::gql(name, garbage, json!(null), 200, "BAD_USER_INPUT"));
-    }
-    // SQL- and script-looking slugs are just text: not found.
-    for (name, slug) in SQL_AND_SCRIPT {
-        cases.push(Case::get(
-            name,
-            format!("{ARTICLES}/{slug}"),
-            404,
-            "not_found",
-        ));
-    }
-    cases
-}
-
-/// Strings that look like SQL or script, URL-encoded for a path or query.
-const SQL_AND_SCRIPT: [(&str, &str); 4] = [
-    ("a quote and OR 1=1", "1'%20OR%20'1'='1"),
-    ("a script tag", "%3Cscript%3Ealert(1)%3C%2Fscript%3E"),
-    ("a path up to /etc/passwd", "..%2F..%2Fetc%2Fpasswd"),
-    ("DROP TABLE", "x;DROP%20TABLE%20articles;--"),
-];
-
 async fn hostile_input_gets_documented_4xx_answers_and_changes_nothing(app: TestApp) {
-    run_cases(&app, bad_input()).await;
+    run_cases(&app, input::cases()).await;
     // What one request and a status cannot say. An oversized body (the
     // server may answer before the client has sent it all):
     let admin = app.admin_token().await;
     let huge = send_oversized(&app, "/api/v1/articles", Some(&admin)).await;
     assert_problem(huge, 413, "payload_too_large").await;
     // SQL- and script-looking searches find nothing:
-    for (name, q) in SQL_AND_SCRIPT {
+    for (name, q) in input::SQL_AND_SCRIPT {
         let found = app.get_json(&format!("/api/v1/articles?q={q}"), 200).await;
         assert_eq!(found["data"], json!([]), "{name}");
     }
@@ -403,7 +211,7 @@ async fn a_request_over_the_timeout_is_answered_503_and_leaves_no_trace(app: Tes
         ConnectionTrait, Database, SqliteTransactionMode, TransactionOptions, TransactionTrait,
     };
     let admin = app.admin_token().await;
-    let id = published(&app, &admin, "Locked out").await;
+    let id = app.publish(&admin, "Locked out").await.id;
     // Another process holds SQLite's write lock longer than the request timeout.
     let other = Database::connect(app.database_url.as_str()).await.unwrap();
     let txn = other
@@ -817,7 +625,7 @@ async fn postgres_outage_fails_fast_with_503_and_recovers_by_itself() {
         let server = Server::start(config).await;
         let app = server.app.clone();
         let admin = app.admin_token().await;
-        let id = published(&app, &admin, "Outage survivor").await;
+        let id = app.publish(&admin, "Outage survivor").await.id;
         assert_eq!(app.get("/readyz").await.status(), 200);
 
         proxy.cut();

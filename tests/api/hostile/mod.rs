@@ -13,13 +13,13 @@ mod bodies;
 mod graphql;
 mod graphql_cost;
 mod imports;
+pub mod input;
 mod lists;
 mod network;
 
 use serde_json::{Value, json};
 
-use crate::both_backends;
-use crate::helpers::TestApp;
+use crate::{both_backends, helpers::TestApp};
 
 /// Who sends a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
