@@ -110,73 +110,41 @@ async fn login_gives_bearer_tokens_that_identify_the_user_on_both_apis(app: Test
 }
 
 async fn unknown_email_and_wrong_password_get_the_identical_answer(app: TestApp) {
-    let wrong = app
-        .post(
-            None,
-            "/api/v1/auth/login",
-            json!({"email": ADMIN_EMAIL, "password": "nope-nope"}),
-        )
-        .await;
+    let wrong = app.try_login(ADMIN_EMAIL, "nope-nope").await;
     assert_eq!(wrong.headers()["www-authenticate"], "Bearer");
     let wrong = assert_problem(wrong, 401, "unauthorized").await;
-    let unknown = app
-        .post(
-            None,
-            "/api/v1/auth/login",
-            json!({"email": "ghost@example.test", "password": "nope-nope"}),
-        )
-        .await;
+    let unknown = app.try_login("ghost@example.test", "nope-nope").await;
     let unknown = assert_problem(unknown, 401, "unauthorized").await;
     assert_eq!(wrong, unknown);
-    let gql_wrong = app
-        .gql(
-            "mutation { login(email: \"admin@example.test\", password: \"x\") { accessToken } }",
-            Value::Null,
-        )
-        .await;
-    let gql_unknown = app
-        .gql(
-            "mutation { login(email: \"ghost@example.test\", password: \"x\") { accessToken } }",
-            Value::Null,
-        )
-        .await;
+    let login = |email: &str| {
+        format!("mutation {{ login(email: \"{email}\", password: \"x\") {{ accessToken }} }}")
+    };
+    let gql_wrong = app.gql(&login("admin@example.test"), Value::Null).await;
+    let gql_unknown = app.gql(&login("ghost@example.test"), Value::Null).await;
     assert_gql_error(&gql_wrong, "UNAUTHENTICATED");
-    assert_eq!(
-        gql_wrong["errors"][0]["message"],
-        gql_unknown["errors"][0]["message"]
-    );
+    let message = &gql_wrong["errors"][0]["message"];
+    assert_eq!(message, &gql_unknown["errors"][0]["message"]);
 }
 
 async fn refresh_rotates_and_reuse_revokes_the_whole_family(app: TestApp) {
     let first = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let r1 = first["refresh_token"].as_str().unwrap().to_string();
-    let resp = app
-        .post(None, "/api/v1/auth/refresh", json!({"refresh_token": r1}))
-        .await;
+    let r1 = &first["refresh_token"];
+    let resp = app.refresh(r1).await;
     assert_eq!(resp.status(), 200);
     let second: Value = resp.json().await.unwrap();
-    let r2 = second["refresh_token"].as_str().unwrap().to_string();
+    let r2 = &second["refresh_token"];
+    assert!(r2.is_string());
     assert_ne!(r1, r2);
-    assert_eq!(
-        me_status(&app, second["access_token"].as_str().unwrap())
-            .await
-            .0,
-        200
-    );
+    let access = second["access_token"].as_str().unwrap();
+    assert_eq!(me_status(&app, access).await.0, 200);
 
     // Presenting the spent r1 again is refused and revokes r2 as well.
-    let reuse = app
-        .post(None, "/api/v1/auth/refresh", json!({"refresh_token": r1}))
-        .await;
-    assert_problem(reuse, 401, "unauthorized").await;
-    let after = app
-        .post(None, "/api/v1/auth/refresh", json!({"refresh_token": r2}))
-        .await;
-    assert_problem(after, 401, "unauthorized").await;
+    assert_problem(app.refresh(r1).await, 401, "unauthorized").await;
+    assert_problem(app.refresh(r2).await, 401, "unauthorized").await;
 
     // Over GraphQL too.
     let fresh = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let r = fresh["refresh_token"].as_str().unwrap();
+    let r = &fresh["refresh_token"];
     let q = "mutation($t: String!) { refreshToken(refreshToken: $t) { refreshToken } }";
     let ok = app.gql(q, json!({"t": r})).await;
     assert!(
@@ -189,31 +157,15 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family(app: TestApp) {
 
 async fn logout_revokes_the_refresh_token(app: TestApp) {
     let tokens = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let r = tokens["refresh_token"].as_str().unwrap();
-    let out = app
-        .post(None, "/api/v1/auth/logout", json!({"refresh_token": r}))
-        .await;
-    assert_eq!(out.status(), 204);
-    let refused = app
-        .post(None, "/api/v1/auth/refresh", json!({"refresh_token": r}))
-        .await;
-    assert_problem(refused, 401, "unauthorized").await;
+    let r = &tokens["refresh_token"];
+    assert_eq!(app.logout(r).await.status(), 204);
+    assert_problem(app.refresh(r).await, 401, "unauthorized").await;
     let gql = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let out = app
-        .gql(
-            "mutation($t: String!) { logout(refreshToken: $t) }",
-            json!({"t": gql["refresh_token"]}),
-        )
-        .await;
+    let r = &gql["refresh_token"];
+    let logout = "mutation($t: String!) { logout(refreshToken: $t) }";
+    let out = app.gql(logout, json!({"t": r})).await;
     assert_eq!(out["data"]["logout"], true);
-    let refused = app
-        .post(
-            None,
-            "/api/v1/auth/refresh",
-            json!({"refresh_token": gql["refresh_token"]}),
-        )
-        .await;
-    assert_problem(refused, 401, "unauthorized").await;
+    assert_problem(app.refresh(r).await, 401, "unauthorized").await;
 }
 
 async fn bad_tokens_are_401_invalid_token_and_missing_ones_401_bearer(app: TestApp) {
@@ -223,23 +175,14 @@ async fn bad_tokens_are_401_invalid_token_and_missing_ones_401_bearer(app: TestA
 
     let admin = admin_id(&app).await;
     let secret = JWT_SECRET.as_bytes();
+    let signed = |claims: Value| mint(hs256(), claims, secret);
     // The hand-minted control: a correct token is accepted.
-    let good = mint(hs256(), claims_for(&admin, "admin", 0), secret);
-    assert_eq!(
-        me_status(&app, &good).await.0,
-        200,
-        "a correctly hand-minted token is accepted"
-    );
+    let good = signed(claims_for(&admin, "admin", 0));
+    let status = me_status(&app, &good).await.0;
+    assert_eq!(status, 200, "a correctly hand-minted token is accepted");
     // Within the 60 s skew allowance, a token from slightly in the future is fine.
-    assert_eq!(
-        me_status(
-            &app,
-            &mint(hs256(), claims_for(&admin, "admin", 30), secret)
-        )
-        .await
-        .0,
-        200
-    );
+    let skewed = signed(claims_for(&admin, "admin", 30));
+    assert_eq!(me_status(&app, &skewed).await.0, 200);
 
     let mut expired = claims_for(&admin, "admin", -3600);
     expired["exp"] = json!(chrono::Utc::now().timestamp() - 120);
@@ -255,37 +198,25 @@ async fn bad_tokens_are_401_invalid_token_and_missing_ones_401_bearer(app: TestA
         URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT"}).to_string()),
         URL_SAFE_NO_PAD.encode(claims_for(&admin, "admin", 0).to_string())
     );
+    let other_secret = b"another-secret-another-secret-0123456";
+    let other_kid = json!({"alg": "HS256", "kid": "other"});
+    let nobody = "0190aaaa-0000-7000-8000-000000000000";
     let cases = vec![
         (
             "bad signature",
-            mint(
-                hs256(),
-                claims_for(&admin, "admin", 0),
-                b"another-secret-another-secret-0123456",
-            ),
+            mint(hs256(), claims_for(&admin, "admin", 0), other_secret),
         ),
-        ("expired", mint(hs256(), expired, secret)),
-        ("wrong issuer", mint(hs256(), wrong_iss, secret)),
-        ("wrong audience", mint(hs256(), wrong_aud, secret)),
-        ("no exp", mint(hs256(), no_exp, secret)),
-        ("not yet valid", mint(hs256(), not_yet, secret)),
+        ("expired", signed(expired)),
+        ("wrong issuer", signed(wrong_iss)),
+        ("wrong audience", signed(wrong_aud)),
+        ("no exp", signed(no_exp)),
+        ("not yet valid", signed(not_yet)),
         ("alg none", none_alg),
         (
             "unknown kid",
-            mint(
-                json!({"alg": "HS256", "kid": "other"}),
-                claims_for(&admin, "admin", 0),
-                secret,
-            ),
+            mint(other_kid, claims_for(&admin, "admin", 0), secret),
         ),
-        (
-            "unknown user",
-            mint(
-                hs256(),
-                claims_for("0190aaaa-0000-7000-8000-000000000000", "admin", 0),
-                secret,
-            ),
-        ),
+        ("unknown user", signed(claims_for(nobody, "admin", 0))),
         ("garbage", "not.a.token".to_string()),
     ];
     for (what, token) in cases {
@@ -293,36 +224,20 @@ async fn bad_tokens_are_401_invalid_token_and_missing_ones_401_bearer(app: TestA
         assert_eq!(status, 401, "{what}");
         assert_eq!(www, "Bearer error=\"invalid_token\"", "{what}");
         let gql = app.gql_as(Some(&token), "{ me { id } }", Value::Null).await;
-        assert_eq!(
-            gql["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
-            "{what}: {gql}"
-        );
+        let code = &gql["errors"][0]["extensions"]["code"];
+        assert_eq!(code, "UNAUTHENTICATED", "{what}: {gql}");
     }
     // A malformed Authorization header, even on a public route.
     let resp = app
         .get_with("/api/v1/users/me", &[("authorization", "Token abc")])
         .await;
-    assert_eq!(
-        resp.headers()["www-authenticate"],
-        "Bearer error=\"invalid_token\""
-    );
+    let www = &resp.headers()["www-authenticate"];
+    assert_eq!(www, "Bearer error=\"invalid_token\"");
     assert_problem(resp, 401, "unauthorized").await;
 }
 
 async fn every_staff_operation_is_allowed_or_refused_by_role_on_both_apis(app: TestApp) {
-    let (_, target_email, _) = app.create_user("author").await;
-    let target_list: Value = app
-        .get_json_as(&app.admin_token().await, "/api/v1/users?per_page=100", 200)
-        .await;
-    let target = target_list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == target_email.as_str())
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (target, _, _) = app.create_user("author").await;
     let mut tokens: Vec<(&str, Option<String>)> = vec![("anonymous", None)];
     for role in ["admin", "editor", "author", "contributor"] {
         tokens.push((role, Some(app.token_for(role).await.1)));
@@ -445,170 +360,103 @@ async fn every_staff_operation_is_allowed_or_refused_by_role_on_both_apis(app: T
 
 async fn demotion_deactivation_and_deletion_take_effect_at_once(app: TestApp) {
     let admin = app.admin_token().await;
-    let (id, token) = app.token_for("admin").await;
+    let (id, email, password) = app.create_user("admin").await;
+    let token = app.token_of(&email, &password).await;
+    let user = format!("/api/v1/users/{id}");
     assert_eq!(app.get_as(&token, "/api/v1/users").await.status(), 200);
     let demote = app
-        .patch(
-            Some(&admin),
-            &format!("/api/v1/users/{id}"),
-            json!({"role": "editor"}),
-        )
+        .patch(Some(&admin), &user, json!({"role": "editor"}))
         .await;
     assert_eq!(demote.status(), 200);
     // A role change ends the user's sessions, now at once: the old admin
     // token is refused, and a new login carries the new role.
-    assert_eq!(
-        app.get_as(&token, "/api/v1/users").await.status(),
-        401,
-        "the old admin token lost its rights"
-    );
-    let email: Value = app
-        .get_json_as(&admin, &format!("/api/v1/users/{id}"), 200)
-        .await;
-    let token = app
-        .token_of(email["email"].as_str().unwrap(), "admin-password")
-        .await;
-    assert_eq!(
-        app.get_as(&token, "/api/v1/users").await.status(),
-        403,
-        "an editor now"
-    );
+    let status = app.get_as(&token, "/api/v1/users").await.status();
+    assert_eq!(status, 401, "the old admin token lost its rights");
+    let token = app.token_of(&email, &password).await;
+    let status = app.get_as(&token, "/api/v1/users").await.status();
+    assert_eq!(status, 403, "an editor now");
     let off = app
-        .patch(
-            Some(&admin),
-            &format!("/api/v1/users/{id}"),
-            json!({"active": false}),
-        )
+        .patch(Some(&admin), &user, json!({"active": false}))
         .await;
     assert_eq!(off.status(), 200);
-    assert_eq!(
-        me_status(&app, &token).await,
-        (401, "Bearer error=\"invalid_token\"".into())
-    );
+    let refused = (401, "Bearer error=\"invalid_token\"".to_string());
+    assert_eq!(me_status(&app, &token).await, refused);
 
     let (id2, token2) = app.token_for("editor").await;
-    assert_eq!(
-        app.delete(Some(&admin), &format!("/api/v1/users/{id2}"))
-            .await
-            .status(),
-        204
-    );
+    let deleted = app
+        .delete(Some(&admin), &format!("/api/v1/users/{id2}"))
+        .await;
+    assert_eq!(deleted.status(), 204);
     assert_eq!(me_status(&app, &token2).await.0, 401);
 }
 
 async fn the_last_admin_cannot_be_removed_or_demoted(app: TestApp) {
     let admin = app.admin_token().await;
-    let id = admin_id(&app).await;
-    assert_problem(
-        app.delete(Some(&admin), &format!("/api/v1/users/{id}"))
-            .await,
-        409,
-        "conflict",
-    )
-    .await;
-    assert_problem(
-        app.patch(
-            Some(&admin),
-            &format!("/api/v1/users/{id}"),
-            json!({"role": "editor"}),
-        )
-        .await,
-        409,
-        "conflict",
-    )
-    .await;
+    let me = format!("/api/v1/users/{}", admin_id(&app).await);
+    let resp = app.delete(Some(&admin), &me).await;
+    assert_problem(resp, 409, "conflict").await;
+    let resp = app
+        .patch(Some(&admin), &me, json!({"role": "editor"}))
+        .await;
+    assert_problem(resp, 409, "conflict").await;
     assert_eq!(me_status(&app, &admin).await.0, 200);
 }
 
 async fn passwords_change_only_with_the_current_one_and_end_sessions(app: TestApp) {
     let (_, email, password) = app.create_user("author").await;
     let tokens = app.login(&email, &password).await;
-    let access = tokens["access_token"].as_str().unwrap();
-    let wrong = app
-        .post(
-            Some(access),
-            "/api/v1/users/me/password",
-            json!({"current_password": "not it", "new_password": "a brand new one"}),
-        )
-        .await;
+    let access = Some(tokens["access_token"].as_str().unwrap());
+    let change =
+        |current: &str| json!({"current_password": current, "new_password": "a brand new one"});
+    let path = "/api/v1/users/me/password";
+    let wrong = app.post(access, path, change("not it")).await;
     let body = assert_problem(wrong, 422, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "current_password");
-    let ok = app
-        .post(
-            Some(access),
-            "/api/v1/users/me/password",
-            json!({"current_password": password, "new_password": "a brand new one"}),
-        )
-        .await;
+    let ok = app.post(access, path, change(&password)).await;
     assert_eq!(ok.status(), 204);
-    let refused = app
-        .post(
-            None,
-            "/api/v1/auth/refresh",
-            json!({"refresh_token": tokens["refresh_token"]}),
-        )
-        .await;
+    let refused = app.refresh(&tokens["refresh_token"]).await;
     assert_problem(refused, 401, "unauthorized").await;
     app.login(&email, "a brand new one").await;
-    let old = app
-        .post(
-            None,
-            "/api/v1/auth/login",
-            json!({"email": email, "password": password}),
-        )
-        .await;
+    let old = app.try_login(&email, &password).await;
     assert_eq!(old.status(), 401);
 }
 
 async fn user_writes_validate_every_field_and_write_nothing_when_bad(app: TestApp) {
     let admin = app.admin_token().await;
     let before = user_total(&app).await;
+    let users = "/api/v1/users";
     let missing = app
-        .post(Some(&admin), "/api/v1/users", json!({"display_name": "x"}))
+        .post(Some(&admin), users, json!({"display_name": "x"}))
         .await;
     let body = assert_problem(missing, 422, "validation_failed").await;
-    let fields: Vec<&str> = problem_fields(&body);
-    assert_eq!(fields, vec!["email", "password", "role"]);
-    let unknown = app
-        .post(
-            Some(&admin),
-            "/api/v1/users",
+    assert_eq!(problem_fields(&body), ["email", "password", "role"]);
+    for (user, field) in [
+        (
             json!({"email": "a@b.c", "password": "long enough", "role": "author", "is_god": true}),
-        )
-        .await;
-    assert_eq!(
-        assert_problem(unknown, 422, "validation_failed").await["errors"][0]["field"],
-        "is_god"
-    );
-    let bad_role = app
-        .post(
-            Some(&admin),
-            "/api/v1/users",
+            "is_god",
+        ),
+        (
             json!({"email": "a@b.c", "password": "long enough", "role": "overlord"}),
-        )
-        .await;
-    assert_eq!(
-        assert_problem(bad_role, 422, "validation_failed").await["errors"][0]["field"],
-        "role"
-    );
-    let bad_email = app
-        .post(
-            Some(&admin),
-            "/api/v1/users",
-            json!({"email": "nope", "password": "short", "role": "author"}),
-        )
-        .await;
+            "role",
+        ),
+    ] {
+        let resp = app.post(Some(&admin), users, user).await;
+        let problem = assert_problem(resp, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], field);
+    }
+    let bad_email = json!({"email": "nope", "password": "short", "role": "author"});
+    let bad_email = app.post(Some(&admin), users, bad_email).await;
     let body = assert_problem(bad_email, 422, "validation_failed").await;
     assert_eq!(body["errors"].as_array().unwrap().len(), 2);
     let dup = json!({
         "email": ADMIN_EMAIL.to_uppercase(), "password": "long enough", "role": "author"
     });
-    let dup = app.post(Some(&admin), "/api/v1/users", dup).await;
+    let dup = app.post(Some(&admin), users, dup).await;
     assert_problem(dup, 409, "conflict").await;
     let malformed = app
         .send_raw(
             "POST",
-            "/api/v1/users",
+            users,
             Some(&admin),
             "application/json",
             "{\"email\":",
@@ -616,27 +464,16 @@ async fn user_writes_validate_every_field_and_write_nothing_when_bad(app: TestAp
         .await;
     assert_problem(malformed, 400, "bad_request").await;
     let not_json = app
-        .send_raw(
-            "POST",
-            "/api/v1/users",
-            Some(&admin),
-            "text/plain",
-            "email=a",
-        )
+        .send_raw("POST", users, Some(&admin), "text/plain", "email=a")
         .await;
     assert_problem(not_json, 415, "unsupported_media_type").await;
-    assert_problem(
-        send_oversized(&app, "/api/v1/users", Some(&admin)).await,
-        413,
-        "payload_too_large",
-    )
-    .await;
+    let huge = send_oversized(&app, users, Some(&admin)).await;
+    assert_problem(huge, 413, "payload_too_large").await;
     let create = "mutation { \
                   createUser(input: {email: \"nope\", password: \"short\", role: AUTHOR}) { id } }";
     let gql = app.gql_as(Some(&admin), create, Value::Null).await;
     assert_gql_error(&gql, "BAD_USER_INPUT");
-    let fields: Vec<&str> = problem_fields(&gql);
-    assert_eq!(fields, vec!["email", "password"]);
+    assert_eq!(problem_fields(&gql), ["email", "password"]);
     assert_eq!(user_total(&app).await, before);
 }
 
