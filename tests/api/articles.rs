@@ -7,10 +7,9 @@ use broadsheet::{
 use chrono::{Duration, Utc};
 use serde_json::Value;
 
-use crate::helpers::problem_fields;
 use crate::{
     both_backends,
-    helpers::{TestApp, assert_problem},
+    helpers::{TestApp, assert_problem, problem_fields},
 };
 
 /// The title and slug of the demo article (`seed --demo`), a CGTN cross-post.

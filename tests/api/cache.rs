@@ -6,26 +6,18 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::both_backends;
-use crate::helpers::{Backend, Server, TestApp, test_config, with_database};
+use crate::{
+    both_backends,
+    helpers::{Backend, Server, TestApp, test_config, with_database},
+};
 
+/// A published article with a body long enough for the cache to keep it
+/// compressed: (id, slug).
 async fn published(app: &TestApp, token: &str, title: &str) -> (String, String) {
-    let resp = app
-        .send(
-            "POST",
-            "/api/v1/articles",
-            Some(token),
-            // A body long enough for the cache to keep compressed.
-            Some(json!({"title": title, "status": "published",
-                "body": "A “quoted” paragraph on trade, résumé and café.\n\n".repeat(60)})),
-        )
-        .await;
-    assert_eq!(resp.status(), 201);
-    let a: Value = resp.json().await.unwrap();
-    (
-        a["id"].as_str().unwrap().into(),
-        a["slug"].as_str().unwrap().into(),
-    )
+    let body = "A “quoted” paragraph on trade, résumé and café.\n\n".repeat(60);
+    let fields = json!({"title": title, "status": "published", "body": body});
+    let made = app.create_article(token, fields).await;
+    (made.id, made.slug)
 }
 
 const FRONT: &str = "query Front { articles(first: 10) { \

@@ -3,10 +3,9 @@
 
 use std::process::Output;
 
-use crate::helpers::TestApp;
 use crate::{
     both_backends,
-    helpers::{ADMIN_EMAIL, run_cli},
+    helpers::{ADMIN_EMAIL, TestApp, run_cli},
 };
 
 fn stdout(o: &Output) -> String {

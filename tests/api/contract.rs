@@ -5,8 +5,7 @@
 
 use std::path::Path;
 
-use crate::both_backends;
-use crate::helpers::TestApp;
+use crate::{both_backends, helpers::TestApp};
 
 /// Fail, with the diff, unless the committed `file` is what the code
 /// generates; in update mode, rewrite it first (and fail all the same).

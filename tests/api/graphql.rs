@@ -3,8 +3,11 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_gql_error, gql_ok};
-use crate::{articles::arrange_article, both_backends};
+use crate::{
+    articles::arrange_article,
+    both_backends,
+    helpers::{TestApp, assert_gql_error, gql_ok},
+};
 
 const PAGE: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
   articles(first: $first, after: $after, last: $last, before: $before) {

@@ -3,9 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::both_backends;
-use crate::helpers::assert_gql_error;
-use crate::helpers::{JWT_SECRET, TestApp, assert_problem};
+use crate::{
+    both_backends,
+    helpers::{JWT_SECRET, TestApp, assert_gql_error, assert_problem},
+};
 
 async fn draft(app: &TestApp, token: &str, title: &str, extra: Value) -> (String, String) {
     let mut body =

@@ -22,9 +22,10 @@ use broadsheet::config::Config;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 
-use crate::helpers::assert_gql_error;
-use crate::helpers::{Server, TestApp, assert_problem, test_config};
-use crate::{both_backends, both_backends_with};
+use crate::{
+    both_backends, both_backends_with,
+    helpers::{Server, TestApp, assert_gql_error, assert_problem, test_config},
+};
 
 /// What the receiver answers to the next request.
 #[derive(Clone, Copy)]

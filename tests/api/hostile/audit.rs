@@ -6,9 +6,10 @@ use broadsheet::config::Config;
 use serde_json::{Value, json};
 
 use super::{As, Body, Case};
-use crate::helpers::assert_gql_error;
-use crate::helpers::{TestApp, assert_problem};
-use crate::{both_backends, both_backends_with};
+use crate::{
+    both_backends, both_backends_with,
+    helpers::{TestApp, assert_gql_error, assert_problem},
+};
 
 pub fn cases() -> Vec<Case> {
     vec![

@@ -10,9 +10,10 @@ use broadsheet::config::Config;
 use serde_json::{Value, json};
 
 use super::{As, Body, Case};
-use crate::both_backends_with;
-use crate::helpers::assert_gql_error;
-use crate::helpers::{ADMIN_EMAIL, TestApp, assert_problem};
+use crate::{
+    both_backends_with,
+    helpers::{ADMIN_EMAIL, TestApp, assert_gql_error, assert_problem},
+};
 
 /// An email longer than any account can have: 900 KB.
 fn huge_email() -> String {
@@ -340,13 +341,7 @@ async fn an_access_token_is_refused_right_after_logout_on_both_apis(app: TestApp
     let other = app.login(&email, &password).await;
     let access = first["access_token"].as_str().unwrap();
     assert_eq!(me_status(&app, access).await, 200);
-    let out = app
-        .post(
-            None,
-            "/api/v1/auth/logout",
-            json!({"refresh_token": first["refresh_token"]}),
-        )
-        .await;
+    let out = app.logout(&first["refresh_token"]).await;
     assert_eq!(out.status(), 204);
     let refused = app.get_as(access, "/api/v1/users/me").await;
     assert_eq!(
@@ -387,23 +382,14 @@ async fn an_access_token_is_refused_right_after_logout_on_both_apis(app: TestApp
     // A refreshed token of an ended session is refused as well.
     let third = app.login(&email, &password).await;
     let refreshed: Value = app
-        .post(
-            None,
-            "/api/v1/auth/refresh",
-            json!({"refresh_token": third["refresh_token"]}),
-        )
+        .refresh(&third["refresh_token"])
         .await
         .json()
         .await
         .unwrap();
     let access = refreshed["access_token"].as_str().unwrap();
     assert_eq!(me_status(&app, access).await, 200);
-    app.post(
-        None,
-        "/api/v1/auth/logout",
-        json!({"refresh_token": refreshed["refresh_token"]}),
-    )
-    .await;
+    app.logout(&refreshed["refresh_token"]).await;
     assert_eq!(me_status(&app, access).await, 401);
 }
 

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{As, Body, Case};
-use crate::both_backends;
-use crate::helpers::TestApp;
+use crate::{both_backends, helpers::TestApp};
 
 const ARTICLES: &str = "/api/v1/articles";
 const COMMENTS: &str = "/api/v1/articles/{article}/comments";

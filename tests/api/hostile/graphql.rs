@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 use super::{As, Body, Case};
 use serde_json::{Value, json};
 
-use crate::helpers::assert_gql_error;
-use crate::{both_backends, both_backends_with, helpers::TestApp};
+use crate::{
+    both_backends, both_backends_with,
+    helpers::{TestApp, assert_gql_error},
+};
 
 const LIMIT: &str = "QUERY_LIMIT_EXCEEDED";
 

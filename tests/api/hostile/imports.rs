@@ -6,8 +6,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::both_backends;
-use crate::helpers::TestApp;
+use crate::{both_backends, helpers::TestApp};
 
 /// The export's head: the channel and its one author (on one line: the
 /// nesting test drops that line to make a file without authors).

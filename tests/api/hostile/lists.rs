@@ -8,9 +8,10 @@ use broadsheet::config::Config;
 use serde_json::{Value, json};
 
 use super::{As, Body, Case};
-use crate::helpers::TestApp;
-use crate::helpers::assert_gql_error;
-use crate::{both_backends, both_backends_with};
+use crate::{
+    both_backends, both_backends_with,
+    helpers::{TestApp, assert_gql_error},
+};
 
 /// The default `BROADSHEET_MAX_LIST_OFFSET`.
 const DEEP: u64 = 100_000;

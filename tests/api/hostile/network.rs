@@ -15,8 +15,7 @@ use tokio::{
 };
 
 use super::{As, Body, Case};
-use crate::helpers::TestApp;
-use crate::{both_backends, both_backends_with};
+use crate::{both_backends, both_backends_with, helpers::TestApp};
 
 /// Webhook URLs that must be refused at registration (422 on REST), each a
 /// non-public address in some spelling. The first eight are the review's.
