@@ -397,7 +397,7 @@ async fn seed(config: Config, args: SeedArgs) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow!("VACUUM ANALYZE after seeding failed: {e}"))?;
         }
-        crate::response_cache::notify_other_instances(&state.db).await;
+        crate::cache::notify_other_instances(&state.db).await;
         if let Some(path) = &args.slugs_file {
             std::fs::write(path, outcome.slugs.join("\n") + "\n")
                 .with_context(|| format!("writing {}", path.display()))?;
@@ -411,7 +411,7 @@ async fn seed(config: Config, args: SeedArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let outcome = services::seed::demo(&state).await.map_err(describe)?;
-    crate::response_cache::notify_other_instances(&state.db).await;
+    crate::cache::notify_other_instances(&state.db).await;
     match outcome {
         SeedOutcome::Created { article_slug } => {
             println!("seeded the demo publication: /api/v1/articles/{article_slug}")
@@ -513,7 +513,7 @@ async fn import_wordpress(config: Config, args: WordpressArgs) -> anyhow::Result
     .await
     .map_err(describe)?;
     display.finish();
-    crate::response_cache::notify_other_instances(&state.db).await;
+    crate::cache::notify_other_instances(&state.db).await;
     for s in &report.skipped {
         eprintln!("skipped: {s}");
     }
@@ -572,7 +572,7 @@ async fn import_json(config: Config, path: PathBuf) -> anyhow::Result<()> {
     let doc = json::parse(open()?).map_err(refused)?;
     let state = state_for(config).await?;
     let restored = json::import(&state, doc).await.map_err(refused)?;
-    crate::response_cache::notify_other_instances(&state.db).await;
+    crate::cache::notify_other_instances(&state.db).await;
     println!(
         "imported {}: {}",
         path.display(),

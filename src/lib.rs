@@ -2,24 +2,19 @@
 //! database, applies migrations, binds the listener and reports its address;
 //! `main` and the integration tests both start the server through it.
 
-pub mod auth;
 pub mod cli;
-pub mod config;
-pub mod db;
-pub mod domain;
-pub mod entities;
-pub mod error;
-pub mod fts5;
 pub mod graphql;
-pub mod metrics;
-pub mod outbound;
-pub mod ratelimit;
-pub mod response_cache;
+pub mod http;
 pub mod rest;
 pub mod server;
-pub mod services;
-pub mod state;
 pub mod telemetry;
+
+// The layers below the transports (`crates/core`), under the paths the
+// transports, the CLI and the tests use.
+pub use broadsheet_core::{
+    auth, cache, config, config::MAX_BODY_BYTES, db, domain, entities, error, fts5, metrics,
+    outbound, ratelimit, services, state,
+};
 
 use std::{future::Future, net::SocketAddr};
 
@@ -39,9 +34,6 @@ use tower_http::{
 };
 
 use crate::{config::Config, services::users::Bootstrap, state::AppState};
-
-/// Largest request body accepted (API.md: 413 above it).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Why the server could not start; each message is one line naming the setting.
 #[derive(Debug, thiserror::Error)]
@@ -110,7 +102,7 @@ impl Application {
             );
         }
         let state = AppState::new(db, config, keys);
-        response_cache::watch_other_writers(&state);
+        cache::watch_other_writers(&state);
         let router = router(state.clone());
         Ok(Application {
             listener,
@@ -258,11 +250,13 @@ pub fn router(state: AppState) -> Router {
                 async move {
                     if err.is::<tower::load_shed::error::Overloaded>() {
                         metrics.shed();
-                        error::AppError::Overloaded
+                        http::problem::ApiError(error::AppError::Overloaded)
                     } else if err.is::<tower::timeout::error::Elapsed>() {
-                        error::AppError::TimedOut
+                        http::problem::ApiError(error::AppError::TimedOut)
                     } else {
-                        error::AppError::internal(anyhow::anyhow!("middleware: {err}"))
+                        http::problem::ApiError(error::AppError::internal(anyhow::anyhow!(
+                            "middleware: {err}"
+                        )))
                     }
                 }
             },
@@ -321,7 +315,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(CompressionLayer::new())
         // Outside the limit layer, so its bare 413 becomes problem+json too.
-        .map_response(rest::problem::problem_for_bare_errors)
+        .map_response(http::problem::problem_for_bare_errors)
         .layer(MapResponseBodyLayer::new(Body::new))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(MapRequestBodyLayer::new(Body::new))
@@ -337,17 +331,18 @@ pub fn router(state: AppState) -> Router {
         // Per route (`Router::layer`), so it sees the route template (`MatchedPath`).
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            metrics::track,
+            http::metrics::track,
         ))
+        .layer(axum::middleware::from_fn(http::refuse_nul))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            response_cache::layer,
+            http::response_cache::layer,
         ));
     Router::new()
         .merge(api)
         .merge(rest::ops_router())
-        .fallback(rest::problem::not_found)
-        .method_not_allowed_fallback(rest::problem::method_not_allowed)
+        .fallback(http::problem::not_found)
+        .method_not_allowed_fallback(http::problem::method_not_allowed)
         .layer(stack)
         .with_state(state)
 }

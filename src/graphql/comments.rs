@@ -6,12 +6,10 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     auth::Actor,
+    domain::pagination::Connection,
     error::AppError,
     graphql::{cost, error::GqlResultExt, loaders::CommentLoaders, types::PageInfo},
-    services::{
-        articles,
-        comments::{self, CommentView},
-    },
+    services::comments::{self, CommentView},
     state::AppState,
 };
 
@@ -183,8 +181,8 @@ impl CommentConnection {
     }
 }
 
-impl From<articles::Connection<CommentView>> for CommentConnection {
-    fn from(c: articles::Connection<CommentView>) -> Self {
+impl From<Connection<CommentView>> for CommentConnection {
+    fn from(c: Connection<CommentView>) -> Self {
         let items = c
             .edges
             .into_iter()

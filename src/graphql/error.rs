@@ -5,8 +5,14 @@ use async_graphql::{ErrorExtensions, Value};
 
 use crate::error::AppError;
 
-impl ErrorExtensions for AppError {
-    fn extend(&self) -> async_graphql::Error {
+/// The GraphQL side of [`AppError`] (which lives in the core crate and knows
+/// no GraphQL): `err.to_graphql()`.
+pub trait ToGraphql {
+    fn to_graphql(&self) -> async_graphql::Error;
+}
+
+impl ToGraphql for AppError {
+    fn to_graphql(&self) -> async_graphql::Error {
         self.log_if_internal();
         async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
             ext.set("code", self.graphql_code());
@@ -43,7 +49,7 @@ pub trait GqlResultExt<T> {
 
 impl<T> GqlResultExt<T> for Result<T, AppError> {
     fn gql(self) -> async_graphql::Result<T> {
-        self.map_err(|e| e.extend())
+        self.map_err(|e| e.to_graphql())
     }
 }
 

@@ -80,7 +80,7 @@ impl Loader<(CountOf, String)> for ArticleCounts {
         &self,
         keys: &[(CountOf, String)],
     ) -> Result<HashMap<(CountOf, String), u64>, Self::Error> {
-        use async_graphql::ErrorExtensions;
+        use crate::graphql::error::ToGraphql;
         let db = &self.0.db;
         let mut out = HashMap::new();
         for kind in [CountOf::Author, CountOf::Source, CountOf::Tag] {
@@ -97,7 +97,7 @@ impl Loader<(CountOf, String)> for ArticleCounts {
                 CountOf::Source => articles::visible_counts_by_source(db, &ids).await,
                 CountOf::Tag => articles::visible_counts_by_tag(db, &ids).await,
             }
-            .map_err(|e| e.extend())?;
+            .map_err(|e| e.to_graphql())?;
             for id in ids {
                 let n = counts.get(&id).copied().unwrap_or(0);
                 out.insert((kind, id), n);
@@ -115,12 +115,12 @@ impl Loader<String> for Replies {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        use async_graphql::ErrorExtensions;
+        use crate::graphql::error::ToGraphql;
         // As many as the largest `first` may ask for; the field takes its own.
         let per_parent = u64::from(self.0.config.graphql_cost.replies_max);
         crate::services::comments::approved_replies(&self.0.db, keys, per_parent)
             .await
-            .map_err(|e| e.extend())
+            .map_err(|e| e.to_graphql())
     }
 }
 
@@ -132,10 +132,10 @@ impl Loader<String> for ApprovedComments {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        use async_graphql::ErrorExtensions;
+        use crate::graphql::error::ToGraphql;
         crate::services::comments::approved_by_ids(&self.0.db, keys)
             .await
-            .map_err(|e| e.extend())
+            .map_err(|e| e.to_graphql())
     }
 }
 

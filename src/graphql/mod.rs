@@ -13,7 +13,7 @@ pub mod webhooks;
 
 use std::net::SocketAddr;
 
-use async_graphql::{EmptySubscription, ErrorExtensions, Schema, http::GraphiQLSource};
+use async_graphql::{EmptySubscription, Schema, http::GraphiQLSource};
 use async_graphql_axum::GraphQLResponse;
 use axum::{
     Router,
@@ -25,7 +25,10 @@ use axum::{
 };
 
 use crate::{
-    auth::RequestContext, error::AppError, rest::extract::request_context, state::AppState,
+    auth::RequestContext,
+    error::AppError,
+    http::{problem::IntoProblem, request_context},
+    state::AppState,
 };
 
 pub type BroadsheetSchema = Schema<query::QueryRoot, mutation::MutationRoot, EmptySubscription>;
@@ -136,7 +139,7 @@ async fn graphql_get(
     });
     match request {
         Ok(Err(r)) => over_limit(r),
-        Ok(Ok(request)) if is_mutation(&request.query) => crate::rest::problem::Problem {
+        Ok(Ok(request)) if is_mutation(&request.query) => crate::http::problem::Problem {
             kind: "about:blank",
             title: "Method Not Allowed",
             status: 405,
@@ -146,7 +149,7 @@ async fn graphql_get(
         }
         .into_response_with_status(),
         Ok(Ok(request)) => execute(&gql, &headers, peer, request.into()).await,
-        Err(e) => AppError::BadRequest(format!("invalid GraphQL GET request: {e}")).into_response(),
+        Err(e) => AppError::BadRequest(format!("invalid GraphQL GET request: {e}")).into_problem(),
     }
 }
 
@@ -162,7 +165,7 @@ fn is_mutation(query: &str) -> bool {
 
 /// A whole-request failure as a GraphQL response (200 with `errors`).
 fn request_error(err: AppError) -> Response {
-    let err = err.extend();
+    let err = error::ToGraphql::to_graphql(&err);
     let server_error = err.into_server_error(async_graphql::Pos::default());
     let mut server_error = server_error;
     server_error.locations.clear();
@@ -292,7 +295,7 @@ async fn execute(
     }
     let mut response = GraphQLResponse::from(response).into_response();
     if preview {
-        crate::rest::private_no_store(response.headers_mut());
+        crate::http::caching::private_no_store(response.headers_mut());
     }
     response
 }

@@ -4,7 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 
 use crate::{
     auth::Actor,
-    domain::pagination::Page,
+    domain::pagination::{ConnectionArgs, Page},
     entities::{author, source, tag},
     error::AppError,
     graphql::{
@@ -16,7 +16,7 @@ use crate::{
         },
     },
     services::{
-        articles::{self, ArticleFilter as Filter, ArticleSort, ConnectionArgs, Found},
+        articles::{self, ArticleFilter as Filter, ArticleSort, Found},
         resolve, search, taxonomy, users,
     },
     state::AppState,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     auth::Actor,
-    domain::pagination::Window,
+    domain::pagination::{Connection, ConnectionArgs, Window},
     entities::{author, source, tag},
     error::AppError,
     graphql::{
@@ -15,7 +15,7 @@ use crate::{
         error::GqlResultExt,
         loaders::{CountLoader, CountOf, prime_counts},
     },
-    services::articles::{self, ArticleFilter, ArticleSort, ArticleView, ConnectionArgs},
+    services::articles::{self, ArticleFilter, ArticleSort, ArticleView},
     state::AppState,
 };
 
@@ -60,7 +60,7 @@ async fn articles_of(
     };
     let look = ctx.look_ahead();
     if !look.field("edges").exists() && !look.field("pageInfo").exists() {
-        args.check(ArticleSort::default()).gql()?;
+        args.check(ArticleSort::default().name()).gql()?;
         let total = visible_count(ctx, of.0, of.1).await?;
         return Ok(ArticleConnection::build(Vec::new(), false, false, total));
     }
@@ -73,7 +73,7 @@ async fn articles_of(
 /// Map a service connection, priming the count loader for its articles.
 pub async fn article_connection(
     ctx: &Context<'_>,
-    conn: articles::Connection<ArticleView>,
+    conn: Connection<ArticleView>,
 ) -> async_graphql::Result<ArticleConnection> {
     let views: Vec<&ArticleView> = conn.edges.iter().map(|(_, v)| v).collect();
     prime_counts(ctx, &views).await?;
@@ -577,8 +577,8 @@ pub struct SearchHit {
     pub rank: f64,
 }
 
-impl From<articles::Connection<ArticleView>> for ArticleConnection {
-    fn from(c: articles::Connection<ArticleView>) -> Self {
+impl From<Connection<ArticleView>> for ArticleConnection {
+    fn from(c: Connection<ArticleView>) -> Self {
         let items = c
             .edges
             .into_iter()
@@ -588,8 +588,8 @@ impl From<articles::Connection<ArticleView>> for ArticleConnection {
     }
 }
 
-impl From<articles::Connection<crate::entities::user::Model>> for UserConnection {
-    fn from(c: articles::Connection<crate::entities::user::Model>) -> Self {
+impl From<Connection<crate::entities::user::Model>> for UserConnection {
+    fn from(c: Connection<crate::entities::user::Model>) -> Self {
         let items = c
             .edges
             .into_iter()

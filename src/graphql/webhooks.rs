@@ -6,12 +6,10 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     auth::Actor,
+    domain::pagination::Connection,
     entities::webhook_attempt,
     graphql::{error::GqlResultExt, types::PageInfo},
-    services::{
-        articles,
-        webhooks::{self, DeliveryView, WebhookFields, WebhookView},
-    },
+    services::webhooks::{self, DeliveryView, WebhookFields, WebhookView},
     state::AppState,
 };
 
@@ -230,8 +228,8 @@ pub struct WebhookDeliveryConnection {
     pub total_count: u64,
 }
 
-impl From<articles::Connection<DeliveryView>> for WebhookDeliveryConnection {
-    fn from(c: articles::Connection<DeliveryView>) -> Self {
+impl From<Connection<DeliveryView>> for WebhookDeliveryConnection {
+    fn from(c: Connection<DeliveryView>) -> Self {
         let edges: Vec<WebhookDeliveryEdge> = c
             .edges
             .into_iter()

@@ -8,6 +8,7 @@ use axum::{
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::http::problem::ApiError;
 use crate::{
     domain::pagination::PageRequest,
     error::AppError,
@@ -145,7 +146,7 @@ pub async fn list_articles(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     Query(params): Query<ListArticlesParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let (filter, sort, page) = params.into_query(state.config.list_depth())?;
     let result = articles::list(&state, &ctx.actor, filter, sort, page).await?;
     Ok(article_list_response(
@@ -176,7 +177,7 @@ pub async fn get_article(
     headers: HeaderMap,
     Path(id_or_slug): Path<String>,
     Query(params): Query<PreviewParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     if let Some(token) = params.preview {
         // A preview: exactly this article as it is now, for this client only.
         let view = articles::get_preview(&state, &token, &id_or_slug).await?;
@@ -252,7 +253,7 @@ pub async fn create_article(
     Caller(ctx): Caller,
     headers: HeaderMap,
     Json(body): Json<ArticleWrite>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let view = articles::create(&state, &ctx.actor, body.into()).await?;
     Ok(single(
         &headers,
@@ -301,7 +302,7 @@ pub async fn update_article(
     headers: HeaderMap,
     Path(id): Path<String>,
     Json(body): Json<ArticleWrite>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let expected = expected_from(&headers, body.version);
     let view = articles::update(&state, &ctx.actor, &id, body.into(), expected).await?;
     Ok(single(
@@ -325,7 +326,7 @@ pub async fn delete_article(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, ApiError> {
     articles::delete(&state, &ctx.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -418,7 +419,7 @@ pub async fn search(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     Query(params): Query<SearchParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let page = PageRequest::parse(
         params.page.as_deref(),
         params.per_page.as_deref(),
@@ -426,7 +427,7 @@ pub async fn search(
     )?;
     let q = params.q.unwrap_or_default();
     if q.trim().is_empty() {
-        return Err(AppError::validation("q", "is required"));
+        return Err(AppError::validation("q", "is required").into());
     }
     let (hits, total) = crate::services::search::search(
         &state,
@@ -522,7 +523,7 @@ pub async fn create_preview_token(
     Caller(ctx): Caller,
     Path(id): Path<String>,
     body: axum::body::Bytes,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let request: PreviewTokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
         PreviewTokenRequest::default()
     } else {
@@ -539,7 +540,7 @@ pub async fn create_preview_token(
         expires_at: grant.expires_at,
     };
     let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
-    crate::rest::private_no_store(response.headers_mut());
+    crate::http::caching::private_no_store(response.headers_mut());
     Ok(response)
 }
 
@@ -556,7 +557,7 @@ pub async fn revoke_preview_tokens(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, ApiError> {
     crate::services::previews::revoke(&state, &ctx.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,8 +4,8 @@ use axum::{Json as AxumJson, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::http::problem::ApiError;
 use crate::{
-    error::AppError,
     rest::extract::{Caller, Json},
     services::auth::{self, TokenPair},
     state::AppState,
@@ -56,20 +56,20 @@ impl From<TokenPair> for TokenResponse {
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, description = "Malformed JSON", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unknown email or wrong password (the same answer for both)", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Missing or unknown fields, or an email over 254 characters", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed password checks from this address, or for this account from this address (or from new addresses)", body = crate::rest::problem::Problem, content_type = "application/problem+json",
+        (status = 400, description = "Malformed JSON", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown email or wrong password (the same answer for both)", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Missing or unknown fields, or an email over 254 characters", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed password checks from this address, or for this account from this address (or from new addresses)", body = crate::http::problem::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Too many password checks at once (code overloaded)", body = crate::rest::problem::Problem, content_type = "application/problem+json",
+        (status = 503, description = "Too many password checks at once (code overloaded)", body = crate::http::problem::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn login(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Json(body): Json<LoginRequest>,
-) -> Result<AxumJson<TokenResponse>, AppError> {
+) -> Result<AxumJson<TokenResponse>, ApiError> {
     let tokens = auth::login(&state, &ctx, &body.email, &body.password).await?;
     Ok(AxumJson(tokens.into()))
 }
@@ -79,13 +79,13 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "New tokens", body = TokenResponse),
-        (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Missing field", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = crate::http::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Missing field", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn refresh(
     State(state): State<AppState>,
     Json(body): Json<RefreshRequest>,
-) -> Result<AxumJson<TokenResponse>, AppError> {
+) -> Result<AxumJson<TokenResponse>, ApiError> {
     Ok(AxumJson(
         auth::refresh(&state, &body.refresh_token).await?.into(),
     ))
@@ -96,12 +96,12 @@ pub async fn refresh(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 204, description = "Logged out (also for an unknown token)"),
-        (status = 422, description = "Missing field", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Missing field", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn logout(
     State(state): State<AppState>,
     Json(body): Json<RefreshRequest>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, ApiError> {
     auth::logout(&state, &body.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

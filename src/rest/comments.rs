@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::http::problem::ApiError;
 use crate::{
-    error::AppError,
     rest::{
         articles::PageParams,
         cache::{Audience, json_response},
@@ -190,7 +190,7 @@ pub async fn list_article_comments(
     headers: HeaderMap,
     Path(article): Path<String>,
     Query(p): Query<PageParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let page = comments::list_public(&state, &article, p.parse(state.config.list_depth())?).await?;
     Ok(list_response(
         &headers,
@@ -221,7 +221,7 @@ pub async fn submit_comment(
     Caller(ctx): Caller,
     Path(article): Path<String>,
     Json(body): Json<SubmitComment>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let input = NewComment {
         author_name: body.author_name,
         author_email: body.author_email,
@@ -272,7 +272,7 @@ pub async fn list_comments(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     Query(p): Query<QueueParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let page = crate::domain::pagination::PageRequest::parse(
         p.page.as_deref(),
         p.per_page.as_deref(),
@@ -300,7 +300,7 @@ pub async fn list_comments(
 pub async fn comment_counts(
     State(state): State<AppState>,
     Caller(ctx): Caller,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<impl IntoResponse, ApiError> {
     let counts = comments::counts(&state, &ctx.actor).await?;
     let mut headers = HeaderMap::new();
     private_no_store(&mut headers);
@@ -320,7 +320,7 @@ pub async fn moderate_comment(
     Caller(ctx): Caller,
     Path(id): Path<String>,
     Json(body): Json<ModerateComment>,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<impl IntoResponse, ApiError> {
     let view = comments::moderate(
         &state,
         &ctx.actor,
@@ -344,7 +344,7 @@ pub async fn bulk_moderate(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Json(body): Json<BulkModerate>,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<impl IntoResponse, ApiError> {
     let updated = comments::moderate_many(&state, &ctx.actor, &body.ids, &body.status).await?;
     let mut headers = HeaderMap::new();
     private_no_store(&mut headers);
@@ -362,7 +362,7 @@ pub async fn delete_comment(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, ApiError> {
     comments::delete(&state, &ctx.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,19 +1,20 @@
 //! Extractors whose rejections speak problem+json like every other error:
 //! the caller (`Caller`), query strings (`Query`) and JSON bodies (`Json`).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use axum::{
     body::Bytes,
     extract::{
         ConnectInfo, FromRef, FromRequest, FromRequestParts, Request, rejection::QueryRejection,
     },
-    http::{HeaderMap, header, request::Parts},
+    http::{header, request::Parts},
 };
 use serde::de::DeserializeOwned;
 
+use crate::http::problem::ApiError;
 use crate::{
-    auth::{self, RequestContext},
+    auth::RequestContext,
     error::{AppError, FieldError},
     state::AppState,
 };
@@ -26,14 +27,14 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
             .map_err(|e: QueryRejection| {
-                AppError::BadRequest(format!("invalid query string: {}", e.body_text()))
+                AppError::BadRequest(format!("invalid query string: {}", e.body_text())).into()
             })
     }
 }
@@ -47,7 +48,7 @@ where
     AppState: FromRef<S>,
     S: Send + Sync,
 {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
@@ -55,36 +56,9 @@ where
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0);
-        let ctx = request_context(&state, &parts.headers, peer).await?;
+        let ctx = crate::http::request_context(&state, &parts.headers, peer).await?;
         Ok(Caller(ctx))
     }
-}
-
-/// Build the [`RequestContext`] from request headers and the peer address;
-/// shared by the REST extractor and the GraphQL handler.
-pub async fn request_context(
-    state: &AppState,
-    headers: &HeaderMap,
-    peer: Option<SocketAddr>,
-) -> Result<RequestContext, AppError> {
-    let authorization = match headers.get(header::AUTHORIZATION) {
-        Some(v) => Some(v.to_str().map_err(|_| AppError::Unauthenticated {
-            invalid_token: true,
-        })?),
-        None => None,
-    };
-    let actor = auth::authenticate(state, authorization).await?;
-    let peer = peer.map(|p| p.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(500).collect());
-    Ok(RequestContext {
-        actor,
-        client_ip: auth::client_ip(peer, forwarded, &state.config.trusted_proxies),
-        user_agent,
-    })
 }
 
 /// A JSON body: 415 without a JSON content type, 413 over the size limit,
@@ -97,7 +71,7 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let is_json = req
@@ -112,9 +86,9 @@ where
             })
             .unwrap_or(false);
         if !is_json {
-            return Err(AppError::UnsupportedMediaType(
-                "the body must be application/json".into(),
-            ));
+            return Err(
+                AppError::UnsupportedMediaType("the body must be application/json".into()).into(),
+            );
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
@@ -123,7 +97,7 @@ where
                 AppError::BadRequest("the request body could not be read".into())
             }
         })?;
-        parse_json(&bytes).map(Json)
+        Ok(parse_json(&bytes).map(Json)?)
     }
 }
 
@@ -137,18 +111,6 @@ fn json_has_nul(v: &serde_json::Value) -> bool {
         }
         _ => false,
     }
-}
-
-/// Whether the path or query holds an encoded NUL (`%00`): such a request is
-/// refused before any handler sees it (PostgreSQL cannot store NUL, and
-/// SQLite would; refusing it keeps both backends alike).
-pub fn has_nul_in_uri(request: &Request) -> bool {
-    request.uri().path_and_query().is_some_and(|pq| {
-        pq.as_str()
-            .as_bytes()
-            .windows(3)
-            .any(|w| w.eq_ignore_ascii_case(b"%00"))
-    })
 }
 
 /// Parse a JSON body into `T` with the error rules above.

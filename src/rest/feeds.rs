@@ -14,6 +14,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use rss::extension::{atom::AtomExtension, dublincore::DublinCoreExtension};
 
+use crate::http::problem::ApiError;
 use crate::{
     error::AppError,
     rest::{cache::bytes_response, problem::Problem},
@@ -41,7 +42,7 @@ async fn respond(
     headers: &HeaderMap,
     scope: Scope,
     format: Format,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let feed = feeds::build(state, &scope).await?;
     let (content_type, bytes) = match format {
         Format::Rss => (RSS, xml_chars_only(rss_bytes(&feed)?)),
@@ -260,7 +261,7 @@ fn atom_link(href: &str, rel: &str, title: Option<&str>, mime_type: Option<&str>
 pub async fn rss_feed(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     respond(&state, &headers, Scope::Site, Format::Rss).await
 }
 
@@ -273,7 +274,7 @@ pub async fn rss_feed(
 pub async fn atom_feed(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     respond(&state, &headers, Scope::Site, Format::Atom).await
 }
 
@@ -289,7 +290,7 @@ pub async fn author_rss_feed(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(x): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     respond(&state, &headers, Scope::Author(x), Format::Rss).await
 }
 
@@ -305,7 +306,7 @@ pub async fn author_atom_feed(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(x): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     respond(&state, &headers, Scope::Author(x), Format::Atom).await
 }
 
@@ -321,7 +322,7 @@ pub async fn source_rss_feed(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(x): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     respond(&state, &headers, Scope::Source(x), Format::Rss).await
 }
 
@@ -337,7 +338,7 @@ pub async fn source_atom_feed(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(x): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     respond(&state, &headers, Scope::Source(x), Format::Atom).await
 }
 
@@ -353,7 +354,7 @@ pub async fn tag_rss_feed(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(x): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     respond(&state, &headers, Scope::Tag(x), Format::Rss).await
 }
 
@@ -369,7 +370,7 @@ pub async fn tag_atom_feed(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(x): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     respond(&state, &headers, Scope::Tag(x), Format::Atom).await
 }
 

@@ -4,6 +4,7 @@
 use axum::{Json, extract::State};
 use serde::Serialize;
 
+use crate::http::problem::ApiError;
 use crate::{db, error::AppError, state::AppState};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -24,9 +25,9 @@ pub async fn healthz() -> Json<Status> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = Status),
-        (status = 503, description = "Database unreachable or migrations pending", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unreachable or migrations pending", body = crate::http::problem::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, AppError> {
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     // Probes arriving together share one check (they are anonymous and
     // outside the concurrency limit: a flood must not take the pool).
     let ready = state
@@ -37,7 +38,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, AppEr
         })
         .await;
     if !ready {
-        return Err(AppError::Unavailable);
+        return Err(AppError::Unavailable.into());
     }
     Ok(Json(Status { status: "ready" }))
 }

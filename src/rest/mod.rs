@@ -4,7 +4,6 @@
 
 pub mod articles;
 pub mod auth;
-pub mod cache;
 pub mod comments;
 pub mod docs;
 pub mod dto;
@@ -12,11 +11,13 @@ pub mod extract;
 pub mod feeds;
 pub mod health;
 pub mod openapi;
-pub mod problem;
 pub mod revisions;
 pub mod taxonomy;
 pub mod users;
 pub mod webhooks;
+
+// Shared with GraphQL and the middleware (`crate::http`).
+pub use crate::http::{caching as cache, caching::private_no_store, problem};
 
 use axum::{
     Router,
@@ -32,7 +33,7 @@ pub fn ops_router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(crate::metrics::serve))
+        .route("/metrics", get(crate::http::metrics::serve))
 }
 
 /// Every REST route but the operations ones.
@@ -167,14 +168,6 @@ pub fn router() -> Router<AppState> {
             "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
             post(webhooks::redeliver),
         )
-}
-
-/// Responses to staff requests must not be stored by any cache.
-pub fn private_no_store(headers: &mut HeaderMap) {
-    headers.insert(
-        axum::http::header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
 }
 
 /// `Link` (first, prev, next, last) and `X-Total-Count` for a page-numbered

@@ -104,7 +104,7 @@ Errors are `application/problem+json` with a stable `code`.",
     ),
     modifiers(&BearerAuth, &CommonErrors),
     paths(
-        health::healthz, health::readyz, crate::metrics::serve,
+        health::healthz, health::readyz, crate::http::metrics::serve,
         articles::list_articles, articles::create_article, articles::get_article,
         articles::update_article, articles::delete_article, articles::search,
         articles::create_preview_token, articles::revoke_preview_tokens, revisions::list_revisions, revisions::get_revision,

@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::http::problem::ApiError;
 use crate::{
     entities::article_revision,
-    error::AppError,
     rest::{
         dto::ArticleDto,
         extract::{Caller, Query},
@@ -110,7 +110,7 @@ pub async fn list_revisions(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let data = revisions::list(&state, &ctx.actor, &id, None).await?;
     Ok(private(RevisionList {
         data: data.into_iter().map(RevisionDto::from).collect(),
@@ -129,7 +129,7 @@ pub async fn get_revision(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path((id, revision)): Path<(String, String)>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let r = revisions::get(&state, &ctx.actor, &id, &revision).await?;
     Ok(private(RevisionDto::from(r)))
 }
@@ -147,7 +147,7 @@ pub async fn diff_revision(
     Caller(ctx): Caller,
     Path((id, revision)): Path<(String, String)>,
     Query(params): Query<DiffParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let diff = revisions::diff(&state, &ctx.actor, &id, &revision, params.to.as_deref()).await?;
     Ok(private(RevisionDiff {
         from: revision,
@@ -170,7 +170,7 @@ pub async fn restore_revision(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path((id, revision)): Path<(String, String)>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let view = revisions::restore(&state, &ctx.actor, &id, &revision).await?;
     Ok(private(ArticleDto::new(&view, true)))
 }

@@ -8,8 +8,8 @@ use axum::{
 };
 use serde::Serialize;
 
+use crate::http::problem::ApiError;
 use crate::{
-    error::AppError,
     rest::{
         articles::{PageParams, article_list_response},
         cache::{Audience, json_response},
@@ -66,7 +66,7 @@ async fn articles_of(
     uri: &axum::http::Uri,
     params: PageParams,
     filter: ArticleFilter,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let page = params.parse(state.config.list_depth())?;
     let result = articles::list(state, &ctx.actor, filter, ArticleSort::default(), page).await?;
     Ok(article_list_response(
@@ -91,7 +91,7 @@ pub async fn list_authors(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     Query(p): Query<PageParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let page = taxonomy::list_authors(&state, p.parse(state.config.list_depth())?.into()).await?;
     let staff = ctx.actor.is_staff();
     let body = AuthorList {
@@ -123,7 +123,7 @@ pub async fn get_author(
     Caller(ctx): Caller,
     headers: HeaderMap,
     Path(x): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let v = taxonomy::get_author(&state, &x).await?;
     let body = AuthorDto::new(&v, ctx.actor.is_staff());
     Ok(json_response(
@@ -150,7 +150,7 @@ pub async fn author_articles(
     headers: HeaderMap,
     Path(x): Path<String>,
     Query(p): Query<PageParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let author = taxonomy::get_author(&state, &x).await?;
     let filter = ArticleFilter {
         author: Some(author.author.id),
@@ -173,7 +173,7 @@ pub async fn create_author(
     Caller(ctx): Caller,
     headers: HeaderMap,
     Json(body): Json<AuthorWrite>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let v = taxonomy::create_author(&state, &ctx.actor, body.into()).await?;
     Ok(created(
         &headers,
@@ -198,7 +198,7 @@ pub async fn update_author(
     headers: HeaderMap,
     Path(id): Path<String>,
     Json(body): Json<AuthorWrite>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let v = taxonomy::update_author(&state, &ctx.actor, &id, body.into()).await?;
     Ok(created(
         &headers,
@@ -220,7 +220,7 @@ pub async fn delete_author(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, ApiError> {
     taxonomy::delete_author(&state, &ctx.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -238,7 +238,7 @@ pub async fn list_sources(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     Query(p): Query<PageParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let page = taxonomy::list_sources(&state, p.parse(state.config.list_depth())?.into()).await?;
     let staff = ctx.actor.is_staff();
     let body = SourceList {
@@ -270,7 +270,7 @@ pub async fn get_source(
     Caller(ctx): Caller,
     headers: HeaderMap,
     Path(x): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let v = taxonomy::get_source(&state, &x).await?;
     let body = SourceDto::new(&v, ctx.actor.is_staff());
     Ok(json_response(
@@ -297,7 +297,7 @@ pub async fn source_articles(
     headers: HeaderMap,
     Path(x): Path<String>,
     Query(p): Query<PageParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let source = taxonomy::get_source(&state, &x).await?;
     let filter = ArticleFilter {
         source: Some(source.source.id),
@@ -320,7 +320,7 @@ pub async fn create_source(
     Caller(ctx): Caller,
     headers: HeaderMap,
     Json(body): Json<SourceWrite>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let v = taxonomy::create_source(&state, &ctx.actor, body.into()).await?;
     Ok(created(
         &headers,
@@ -345,7 +345,7 @@ pub async fn update_source(
     headers: HeaderMap,
     Path(id): Path<String>,
     Json(body): Json<SourceWrite>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let v = taxonomy::update_source(&state, &ctx.actor, &id, body.into()).await?;
     Ok(created(
         &headers,
@@ -367,7 +367,7 @@ pub async fn delete_source(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, ApiError> {
     taxonomy::delete_source(&state, &ctx.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -385,7 +385,7 @@ pub async fn list_tags(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     Query(p): Query<PageParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let page = taxonomy::list_tags(&state, p.parse(state.config.list_depth())?.into()).await?;
     let body = TagList {
         meta: ListMeta::from(&page),
@@ -412,7 +412,7 @@ pub async fn get_tag(
     Caller(ctx): Caller,
     headers: HeaderMap,
     Path(x): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let v = taxonomy::get_tag(&state, &x).await?;
     Ok(json_response(
         &headers,
@@ -438,7 +438,7 @@ pub async fn tag_articles(
     headers: HeaderMap,
     Path(x): Path<String>,
     Query(p): Query<PageParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let tag = taxonomy::get_tag(&state, &x).await?;
     let filter = ArticleFilter {
         tag: Some(tag.tag.id),
@@ -461,7 +461,7 @@ pub async fn create_tag(
     Caller(ctx): Caller,
     headers: HeaderMap,
     Json(body): Json<TagWrite>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let v = taxonomy::create_tag(&state, &ctx.actor, body.into()).await?;
     Ok(created(
         &headers,
@@ -486,7 +486,7 @@ pub async fn update_tag(
     headers: HeaderMap,
     Path(id): Path<String>,
     Json(body): Json<TagWrite>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let v = taxonomy::update_tag(&state, &ctx.actor, &id, body.into()).await?;
     Ok(created(&headers, StatusCode::OK, None, &TagDto::from(&v)))
 }
@@ -502,7 +502,7 @@ pub async fn delete_tag(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, ApiError> {
     taxonomy::delete_tag(&state, &ctx.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

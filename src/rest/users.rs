@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::http::problem::ApiError;
 use crate::{
     auth::Role,
     entities::user,
@@ -164,16 +165,16 @@ const PROBLEM: &str = "application/problem+json";
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(PageParams), security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of users", body = UserList),
-        (status = 401, description = "No or bad token", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 403, description = "Not an admin", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 422, description = "Bad pagination", body = crate::rest::problem::Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an admin", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 422, description = "Bad pagination", body = crate::http::problem::Problem, content_type = PROBLEM),
     ))]
 pub async fn list_users(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     OriginalUri(uri): OriginalUri,
     Query(params): Query<PageParams>,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<impl IntoResponse, ApiError> {
     let page = params.parse(state.config.list_depth())?;
     let result = users::list(&state, &ctx.actor, page).await?;
     let mut headers = HeaderMap::new();
@@ -188,18 +189,18 @@ pub async fn list_users(
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUserRequest, security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = UserDto, headers(("Location" = String, description = "URL of the new user"))),
-        (status = 400, description = "Malformed JSON", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 401, description = "No or bad token", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 403, description = "Not an admin", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 409, description = "Email already used (case-insensitively)", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 415, description = "Not JSON", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 422, description = "Invalid fields", body = crate::rest::problem::Problem, content_type = PROBLEM),
+        (status = 400, description = "Malformed JSON", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an admin", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 409, description = "Email already used (case-insensitively)", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 415, description = "Not JSON", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 422, description = "Invalid fields", body = crate::http::problem::Problem, content_type = PROBLEM),
     ))]
 pub async fn create_user(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Json(body): Json<CreateUserRequest>,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<impl IntoResponse, ApiError> {
     crate::auth::policy::require_admin(&ctx.actor)?;
     let input = NewUser::try_from(body)?;
     let user = users::create_as(&state, &ctx.actor, input).await?;
@@ -215,12 +216,12 @@ pub async fn create_user(
 #[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = UserDto),
-        (status = 401, description = "No or bad token", body = crate::rest::problem::Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = crate::http::problem::Problem, content_type = PROBLEM),
     ))]
 pub async fn get_me(
     State(state): State<AppState>,
     Caller(ctx): Caller,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<impl IntoResponse, ApiError> {
     let user = users::me(&state, &ctx.actor).await?;
     let mut headers = HeaderMap::new();
     private_no_store(&mut headers);
@@ -233,18 +234,18 @@ pub async fn get_me(
 #[utoipa::path(post, path = "/api/v1/users/me/password", tag = "users", request_body = ChangePasswordRequest, security(("bearer" = [])),
     responses(
         (status = 204, description = "Changed"),
-        (status = 401, description = "No or bad token", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 422, description = "Wrong current password or too short a new one", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 429, description = "Too many failed password checks (as for logins)", body = crate::rest::problem::Problem, content_type = PROBLEM,
+        (status = 401, description = "No or bad token", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 422, description = "Wrong current password or too short a new one", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 429, description = "Too many failed password checks (as for logins)", body = crate::http::problem::Problem, content_type = PROBLEM,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Too many password checks at once (code overloaded)", body = crate::rest::problem::Problem, content_type = PROBLEM,
+        (status = 503, description = "Too many password checks at once (code overloaded)", body = crate::http::problem::Problem, content_type = PROBLEM,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn change_password(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Json(body): Json<ChangePasswordRequest>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, ApiError> {
     auth::change_password(&state, &ctx, &body.current_password, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -254,15 +255,15 @@ pub async fn change_password(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, description = "The user", body = UserDto),
-        (status = 401, description = "No or bad token", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 403, description = "Not an admin", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 404, description = "No such user", body = crate::rest::problem::Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an admin", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 404, description = "No such user", body = crate::http::problem::Problem, content_type = PROBLEM),
     ))]
 pub async fn get_user(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<String>,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<impl IntoResponse, ApiError> {
     let user = users::get(&state, &ctx.actor, &id).await?;
     let mut headers = HeaderMap::new();
     private_no_store(&mut headers);
@@ -274,20 +275,20 @@ pub async fn get_user(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, description = "The updated user", body = UserDto),
-        (status = 400, description = "Malformed JSON", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 401, description = "No or bad token", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 403, description = "Not an admin", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 404, description = "No such user", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 409, description = "Email taken, or the last admin would be lost", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 415, description = "Not JSON", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 422, description = "Invalid fields", body = crate::rest::problem::Problem, content_type = PROBLEM),
+        (status = 400, description = "Malformed JSON", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an admin", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 404, description = "No such user", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 409, description = "Email taken, or the last admin would be lost", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 415, description = "Not JSON", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 422, description = "Invalid fields", body = crate::http::problem::Problem, content_type = PROBLEM),
     ))]
 pub async fn update_user(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<String>,
     Json(body): Json<UpdateUserRequest>,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<impl IntoResponse, ApiError> {
     crate::auth::policy::require_admin(&ctx.actor)?;
     let patch = UserPatch::try_from(body)?;
     let user = users::update(&state, &ctx.actor, &id, patch).await?;
@@ -301,16 +302,16 @@ pub async fn update_user(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or bad token", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 403, description = "Not an admin", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 404, description = "No such user", body = crate::rest::problem::Problem, content_type = PROBLEM),
-        (status = 409, description = "The last admin", body = crate::rest::problem::Problem, content_type = PROBLEM),
+        (status = 401, description = "No or bad token", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an admin", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 404, description = "No such user", body = crate::http::problem::Problem, content_type = PROBLEM),
+        (status = 409, description = "The last admin", body = crate::http::problem::Problem, content_type = PROBLEM),
     ))]
 pub async fn delete_user(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, ApiError> {
     users::delete(&state, &ctx.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

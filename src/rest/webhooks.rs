@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::http::problem::ApiError;
 use crate::{
     entities::webhook_attempt,
-    error::AppError,
     rest::{
         articles::PageParams,
         dto::ListMeta,
@@ -199,7 +199,7 @@ fn private(status: StatusCode, location: Option<String>, body: impl Serialize) -
 pub async fn list_webhooks(
     State(state): State<AppState>,
     Caller(ctx): Caller,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let data = webhooks::list(&state, &ctx.actor).await?;
     Ok(private(
         StatusCode::OK,
@@ -224,7 +224,7 @@ pub async fn create_webhook(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Json(body): Json<WebhookWrite>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let v = webhooks::create(&state, &ctx.actor, body.into()).await?;
     let location = format!("/api/v1/webhooks/{}", v.webhook.id);
     Ok(private(
@@ -247,7 +247,7 @@ pub async fn get_webhook(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let v = webhooks::get(&state, &ctx.actor, &id).await?;
     Ok(private(StatusCode::OK, None, WebhookDto::from(v)))
 }
@@ -269,7 +269,7 @@ pub async fn update_webhook(
     Caller(ctx): Caller,
     Path(id): Path<String>,
     Json(body): Json<WebhookWrite>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let v = webhooks::update(&state, &ctx.actor, &id, body.into()).await?;
     Ok(private(StatusCode::OK, None, WebhookDto::from(v)))
 }
@@ -287,7 +287,7 @@ pub async fn delete_webhook(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, ApiError> {
     webhooks::delete(&state, &ctx.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -307,7 +307,7 @@ pub async fn list_deliveries(
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
     Query(params): Query<PageParams>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let page = params.parse(state.config.list_depth())?;
     let result = webhooks::deliveries(&state, &ctx.actor, &id, page).await?;
     let mut headers = HeaderMap::new();
@@ -336,7 +336,7 @@ pub async fn get_delivery(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path((id, delivery_id)): Path<(String, String)>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let v = webhooks::delivery(&state, &ctx.actor, &id, &delivery_id).await?;
     Ok(private(StatusCode::OK, None, DeliveryDto::new(v, true)))
 }
@@ -354,7 +354,7 @@ pub async fn redeliver(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path((id, delivery_id)): Path<(String, String)>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ApiError> {
     let v = webhooks::redeliver(&state, &ctx.actor, &id, &delivery_id).await?;
     let location = format!("/api/v1/webhooks/{id}/deliveries/{}", v.delivery.id);
     Ok(private(

@@ -20,12 +20,16 @@ use axum::{
     extract::{Request, State},
     http::{HeaderValue, header},
     middleware::Next,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio::time::Sleep;
 
-use crate::{error::AppError, rest::problem::Problem, state::AppState};
+use crate::{
+    error::AppError,
+    http::problem::{IntoProblem, Problem},
+    state::AppState,
+};
 
 use super::conn::Tracker;
 
@@ -156,5 +160,5 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "(no message)".into());
-    AppError::internal(anyhow::anyhow!("a request handler panicked: {message}")).into_response()
+    AppError::internal(anyhow::anyhow!("a request handler panicked: {message}")).into_problem()
 }

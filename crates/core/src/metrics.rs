@@ -5,19 +5,8 @@
 //! One registry per running instance (kept in `AppState`), not a process-wide
 //! recorder, so several servers in one process (the tests) never mix counts.
 
-use std::{
-    borrow::Cow,
-    collections::HashSet,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::{borrow::Cow, collections::HashSet, sync::Mutex, time::Duration};
 
-use axum::{
-    extract::{MatchedPath, Request, State},
-    http::{HeaderValue, Method, header},
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
 use prometheus_client::{
     encoding::{EncodeLabelSet, prometheus_text},
     metrics::{
@@ -29,7 +18,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::{error::AppError, state::AppState};
+use crate::state::AppState;
 
 /// Distinct GraphQL operation names tracked before the rest count as `other`
 /// (names come from clients, so their number must be bounded).
@@ -257,81 +246,31 @@ impl Metrics {
         self.shed.inc();
     }
 
-    fn observe(&self, labels: &HttpLabels, elapsed: Duration) {
-        self.requests.get_or_create(labels).inc();
+    /// Count one answered request under its method name (a bounded set:
+    /// the HTTP layer maps unknown methods to `other`), route template and
+    /// status.
+    pub fn observe(&self, method: &'static str, route: String, status: u16, elapsed: Duration) {
+        let labels = HttpLabels {
+            method: Cow::Borrowed(method),
+            route,
+            status,
+        };
+        self.requests.get_or_create(&labels).inc();
         self.latency
-            .get_or_create(labels)
+            .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
     }
 
-    fn encode(&self) -> Result<String, std::fmt::Error> {
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut out = String::with_capacity(8 * 1024);
         prometheus_text::encode(&mut out, &self.registry)?;
         Ok(out)
     }
 }
 
-/// Middleware: time every request and count it under its route template
-/// (`/api/v1/articles/{id}`, never the raw path, so the label set is bounded).
-/// A NUL in the path or query is refused here, before anything reads it.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    // The methods the API serves keep their names; any other (a client may
-    // send any token as a method) counts as "other", so the label set, the
-    // memory it holds and the size of `/metrics` stay bounded.
-    let method = request.method();
-    let method: &'static str = [
-        ("GET", Method::GET),
-        ("POST", Method::POST),
-        ("PUT", Method::PUT),
-        ("PATCH", Method::PATCH),
-        ("DELETE", Method::DELETE),
-        ("HEAD", Method::HEAD),
-        ("OPTIONS", Method::OPTIONS),
-    ]
-    .into_iter()
-    .find(|(_, m)| m == method)
-    .map_or("other", |(name, _)| name);
-    let method = Cow::Borrowed(method);
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let response = if crate::rest::extract::has_nul_in_uri(&request) {
-        AppError::BadRequest(crate::error::NUL_MESSAGE.into()).into_response()
-    } else {
-        next.run(request).await
-    };
-    let labels = HttpLabels {
-        method,
-        route,
-        status: response.status().as_u16(),
-    };
-    state.metrics.observe(&labels, started.elapsed());
-    response
-}
-
-/// `GET /metrics`: Prometheus text format. When `BROADSHEET_METRICS_TOKEN` is
-/// set, the scraper must send it as a bearer token.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses(
-        (status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain"),
-        (status = 401, description = "BROADSHEET_METRICS_TOKEN is set and the request did not send it", body = crate::rest::problem::Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn serve(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    if let Some(token) = &state.config.metrics_token {
-        let sent = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !sent.is_some_and(|s| constant_time_eq(s.as_bytes(), token.expose().as_bytes())) {
-            return AppError::Unauthenticated {
-                invalid_token: sent.is_some(),
-            }
-            .into_response();
-        }
-    }
+/// Bring the gauges up to date (pool, limiter keys, cache usage, the
+/// moderation backlog) and encode every metric in Prometheus text format.
+pub async fn render(state: &AppState) -> Result<String, std::fmt::Error> {
     let m = &state.metrics;
     if let Some((size, idle)) = crate::db::pool_usage(&state.db) {
         m.pool_connections.set(i64::from(size));
@@ -362,31 +301,7 @@ pub async fn serve(State(state): State<AppState>, headers: axum::http::HeaderMap
         m.comments_pending
             .set(i64::try_from(pending).unwrap_or(i64::MAX));
     }
-    match m.encode() {
-        Ok(text) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(prometheus_text::CONTENT_TYPE),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            ],
-            text,
-        )
-            .into_response(),
-        Err(e) => AppError::internal(anyhow::anyhow!("encoding metrics: {e}")).into_response(),
-    }
-}
-
-/// Compares SHA-256 digests, not the strings: the time taken depends on
-/// neither the token's content nor its length.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    use sha2::{Digest, Sha256};
-    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
+    m.encode()
 }
 
 #[cfg(test)]

@@ -1,5 +1,9 @@
 //! `AppError` → `application/problem+json` (RFC 9457) with `code` and, for
 //! validation, `errors: [{field, message}]`.
+//!
+//! The error type lives in the core crate, which knows no HTTP framework;
+//! [`ApiError`] is its axum side: what every handler, extractor and
+//! middleware returns.
 
 use axum::{
     http::{HeaderValue, StatusCode, header},
@@ -63,8 +67,35 @@ impl Problem {
     }
 }
 
-impl IntoResponse for AppError {
+/// An [`AppError`] as a REST answer. `?` turns any error the core converts
+/// into an `AppError` (a service's, a database's) into one.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E> From<E> for ApiError
+where
+    AppError: From<E>,
+{
+    fn from(err: E) -> Self {
+        ApiError(AppError::from(err))
+    }
+}
+
+impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let ApiError(err) = self;
+        err.into_problem()
+    }
+}
+
+/// The one way an [`AppError`] becomes a response, for code that is not a
+/// handler (middleware, fallbacks): `err.into_problem()`.
+pub trait IntoProblem {
+    fn into_problem(self) -> Response;
+}
+
+impl IntoProblem for AppError {
+    fn into_problem(self) -> Response {
         self.log_if_internal();
         let mut response = Problem::from(&self).into_response_with_status();
         let headers = response.headers_mut();
@@ -95,8 +126,8 @@ impl IntoResponse for AppError {
 }
 
 /// 404 for any path no route matches.
-pub async fn not_found() -> AppError {
-    AppError::NotFound { resource: "route" }
+pub async fn not_found() -> ApiError {
+    ApiError(AppError::NotFound { resource: "route" })
 }
 
 /// 405 for a known path with the wrong method.
@@ -129,13 +160,13 @@ pub fn problem_for_bare_errors(response: Response) -> Response {
         return response;
     }
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge.into_response(),
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge.into_problem(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             AppError::UnsupportedMediaType("the body must be application/json".into())
-                .into_response()
+                .into_problem()
         }
         StatusCode::BAD_REQUEST => {
-            AppError::BadRequest("the request could not be read".into()).into_response()
+            AppError::BadRequest("the request could not be read".into()).into_problem()
         }
         _ => response,
     }

@@ -111,7 +111,7 @@ pub struct WriteTxn {
     // Field order matters: the transaction ends before the queue moves on.
     txn: sea_orm::DatabaseTransaction,
     /// Told once the commit succeeds (readers may see what it wrote).
-    cache: Option<std::sync::Arc<crate::response_cache::ResponseCache>>,
+    cache: Option<std::sync::Arc<crate::cache::ResponseCache>>,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 

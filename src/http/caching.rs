@@ -6,7 +6,7 @@
 use axum::{
     body::Body,
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -84,7 +84,11 @@ pub fn json_response<T: Serialize>(
 ) -> Response {
     let bytes = match serde_json::to_vec(body) {
         Ok(b) => b,
-        Err(e) => return crate::error::AppError::internal(e).into_response(),
+        Err(e) => {
+            return crate::http::problem::IntoProblem::into_problem(
+                crate::error::AppError::internal(e),
+            );
+        }
     };
     let etag = etag.unwrap_or_else(|| etag_of(&bytes));
     if let Ok(v) = HeaderValue::from_str(&etag) {
@@ -176,6 +180,14 @@ pub fn bytes_response(
     };
     *resp.headers_mut() = headers;
     resp
+}
+
+/// Responses to staff requests must not be stored by any cache.
+pub fn private_no_store(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
 }
 
 #[cfg(test)]

@@ -7,3 +7,4 @@ pub mod nesting;
 pub mod pagination;
 pub mod slug;
 pub mod text;
+pub mod validate;

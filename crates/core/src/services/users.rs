@@ -10,7 +10,10 @@ use sea_orm::{
 pub use crate::auth::passwords::hash_password;
 use crate::{
     auth::{Actor, Role, passwords::PasswordHasher, policy},
-    domain::pagination::{Page, PageRequest},
+    domain::{
+        pagination::{Page, PageRequest},
+        validate::valid_email,
+    },
     entities::{author, user},
     error::{AppError, FieldError},
     services::{new_id, now},
@@ -28,21 +31,6 @@ pub struct NewUser {
     pub display_name: Option<String>,
     pub role: Role,
     pub author_id: Option<String>,
-}
-
-/// Check an email the way the API does: trimmed, one `@`, something on both sides.
-pub fn valid_email(email: &str) -> bool {
-    let email = email.trim();
-    match email.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-                && email.len() <= crate::auth::throttle::MAX_EMAIL_LEN
-        }
-        None => false,
-    }
 }
 
 /// Create a user. Emails are unique case-insensitively (409 on a duplicate).
@@ -389,10 +377,10 @@ pub async fn connection(
     actor: &Actor,
     first: Option<i32>,
     after: Option<String>,
-) -> Result<crate::services::articles::Connection<user::Model>, AppError> {
+) -> Result<crate::domain::pagination::Connection<user::Model>, AppError> {
     use crate::domain::pagination::Cursor;
     policy::require_admin(actor)?;
-    let limit = crate::services::articles::first_window(first, 50)?;
+    let limit = crate::domain::pagination::first_window(first, 50)?;
     let after = after
         .as_deref()
         .map(|c| Cursor::decode("after", "created_at", c))
@@ -420,7 +408,7 @@ pub async fn connection(
     };
     let has_next_page = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
-    Ok(crate::services::articles::Connection {
+    Ok(crate::domain::pagination::Connection {
         edges: rows
             .into_iter()
             .map(|u| (Cursor::at("created_at", u.created_at, &u.id), u))
@@ -434,15 +422,6 @@ pub async fn connection(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emails_need_one_at_and_no_spaces() {
-        assert!(valid_email("reader@example.org"));
-        assert!(!valid_email("reader"));
-        assert!(!valid_email("a@b@c"));
-        assert!(!valid_email("a b@c.d"));
-        assert!(!valid_email("@c.d"));
-    }
 
     #[test]
     fn generated_passwords_are_long_and_distinct() {

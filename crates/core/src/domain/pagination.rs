@@ -245,6 +245,95 @@ impl Cursor {
     }
 }
 
+/// Relay-style window arguments.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+const DEFAULT_CONNECTION_WINDOW: i32 = 10;
+
+/// A validated Relay window: which way to read, how many, from where.
+#[derive(Debug)]
+pub struct KeysetWindow {
+    pub forward: bool,
+    pub limit: u64,
+    pub from: Option<Cursor>,
+    /// The argument `from` came from (`after` or `before`), for errors.
+    pub field: &'static str,
+}
+
+impl ConnectionArgs {
+    /// Refuse what a connection over `order` would refuse, without reading
+    /// anything (for a caller that takes only the count, from a batched loader).
+    pub fn check(&self, order: &str) -> Result<(), AppError> {
+        self.window(order).map(|_| ())
+    }
+
+    /// Validate the arguments for a list in keyset order `order`.
+    pub fn window(&self, order: &str) -> Result<KeysetWindow, AppError> {
+        let mut errors = Vec::new();
+        for (name, value) in [("first", self.first), ("last", self.last)] {
+            if let Some(n) = value
+                && !(0..=MAX_CONNECTION_WINDOW).contains(&n)
+            {
+                errors.push(FieldError::new(
+                    name,
+                    format!("must be from 0 to {MAX_CONNECTION_WINDOW}"),
+                ));
+            }
+        }
+        if self.first.is_some() && self.last.is_some() {
+            errors.push(FieldError::new("last", "cannot be combined with first"));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        let after = self
+            .after
+            .as_deref()
+            .map(|c| Cursor::decode("after", order, c))
+            .transpose()?;
+        let before = self
+            .before
+            .as_deref()
+            .map(|c| Cursor::decode("before", order, c))
+            .transpose()?;
+        Ok(match (self.last, before) {
+            (Some(n), before) => KeysetWindow {
+                forward: false,
+                limit: n as u64,
+                from: before,
+                field: "before",
+            },
+            (None, Some(before)) if after.is_none() => KeysetWindow {
+                forward: false,
+                limit: DEFAULT_CONNECTION_WINDOW as u64,
+                from: Some(before),
+                field: "before",
+            },
+            _ => KeysetWindow {
+                forward: true,
+                limit: self.first.unwrap_or(DEFAULT_CONNECTION_WINDOW) as u64,
+                from: after,
+                field: "after",
+            },
+        })
+    }
+}
+
+/// One window of a connection.
+#[derive(Debug, Clone)]
+pub struct Connection<T> {
+    pub edges: Vec<(Cursor, T)>,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub total_count: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

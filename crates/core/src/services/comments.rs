@@ -16,16 +16,13 @@ use crate::{
     config::Moderation,
     domain::{
         comment as text,
-        pagination::{Cursor, Page, PageRequest},
+        pagination::{Connection, Cursor, Page, PageRequest, first_window},
         text as plain,
+        validate::{is_http_url, valid_email},
     },
     entities::{article, comment, user, webhook},
     error::{AppError, FieldError},
-    services::{
-        articles::{self, Connection, is_http_url},
-        new_id, now,
-        users::valid_email,
-    },
+    services::{articles, new_id, now},
     state::AppState,
 };
 
@@ -497,7 +494,7 @@ pub async fn connection_for_article(
     after: Option<String>,
     top_level: bool,
 ) -> Result<Connection<CommentView>, AppError> {
-    let limit = crate::services::articles::first_window(first, 50)?;
+    let limit = first_window(first, 50)?;
     let after = after
         .as_deref()
         .map(|c| Cursor::decode("after", "created_at", c))

@@ -35,7 +35,7 @@ pub struct Shared {
     /// This instance's Prometheus metrics (`/metrics`).
     pub metrics: Arc<Metrics>,
     /// Anonymous read responses (`response_cache`).
-    pub response_cache: Arc<crate::response_cache::ResponseCache>,
+    pub response_cache: Arc<crate::cache::ResponseCache>,
     /// Wakes this instance's webhook worker after a write queued deliveries.
     pub webhook_wake: Arc<tokio::sync::Notify>,
     /// Every article body is rendered through here (bounded, on the blocking
@@ -53,7 +53,7 @@ impl AppState {
     pub fn new(mut db: DatabaseConnection, config: Config, keys: JwtKeys) -> Self {
         let metrics = Arc::new(Metrics::new(config.db_max_connections));
         crate::db::count_statements(&mut db, metrics.db_statements.clone());
-        let response_cache = Arc::new(crate::response_cache::ResponseCache::new(
+        let response_cache = Arc::new(crate::cache::ResponseCache::new(
             u64::from(config.response_cache_mb) * 1024 * 1024,
             db.get_database_backend(),
         ));

@@ -14,13 +14,11 @@ use crate::{
     domain::{
         pagination::{Page, Window},
         slug, text,
+        validate::is_http_url,
     },
     entities::{author, source, tag, user},
     error::{AppError, FieldError},
-    services::{
-        articles::{self, is_http_url},
-        assign_slug, new_id, now, resolve,
-    },
+    services::{articles, assign_slug, new_id, now, resolve},
     state::AppState,
 };
 
