@@ -12,6 +12,7 @@ mod content;
 mod contract;
 mod feeds;
 mod graphql;
+mod harness;
 mod hostile;
 mod operations;
 mod preview;

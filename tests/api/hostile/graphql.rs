@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 use super::{As, Body, Case};
 use serde_json::{Value, json};
 
-use crate::both_backends;
+use crate::{
+    both_backends, both_backends_with,
+    helpers::{TestApp, assert_gql_error},
+};
 
 const LIMIT: &str = "QUERY_LIMIT_EXCEEDED";
 
@@ -34,7 +37,9 @@ pub fn fragment_bomb(levels: usize) -> String {
 pub const INTROSPECTION: &str = include_str!("../../fixtures/introspection.graphql");
 
 /// Our front page (as `bench/run.sh` sends it).
-const FRONT_PAGE: &str = "{ articles(first: 10) { edges { node { title slug excerpt publishedAt commentCount authors { name slug } source { name } tags { name slug } } } } }";
+const FRONT_PAGE: &str = "{ articles(first: 10) { edges { node { \
+                          title slug excerpt publishedAt commentCount authors { name slug } \
+                          source { name } tags { name slug } } } } }";
 
 /// A Relay client's paginated list: a fragment per component, cursors and
 /// `pageInfo`, variables.
@@ -65,7 +70,12 @@ query ArticlePage($slug: String!, $withComments: Boolean!) {
     ...ArticleFields
     comments(first: 20, topLevel: true) @include(if: $withComments) {
       totalCount
-      edges { node { id authorName bodyHtml createdAt replies { id authorName bodyHtml __typename } __typename } __typename }
+      edges {
+        node {
+          id authorName bodyHtml createdAt replies { id authorName bodyHtml __typename } __typename
+        }
+        __typename
+      }
       pageInfo { hasNextPage endCursor __typename }
       __typename
     }
@@ -102,7 +112,9 @@ pub fn cases() -> Vec<Case> {
     let batch: Vec<Value> = (0..11)
         .map(|_| json!({"query": "{ __typename }"}))
         .collect();
-    let multipart = b"--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{\"query\":\"{ __typename }\"}\r\n--x--\r\n".to_vec();
+    let multipart = b"--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n\
+                      {\"query\":\"{ __typename }\"}\r\n--x--\r\n"
+        .to_vec();
     let chain: String = (0..40)
         .map(|i| format!("fragment F{i} on QueryRoot {{ ...F{} }}\n", i + 1))
         .collect::<String>()
@@ -166,7 +178,8 @@ pub fn cases() -> Vec<Case> {
         ),
         Case::gql(
             "a fragment cycle",
-            "{ ...A } fragment A on QueryRoot { articles { edges { node { ...B } } } } fragment B on Article { id ...C } fragment C on Article { ...B }",
+            "{ ...A } fragment A on QueryRoot { articles { edges { node { ...B } } } } \
+             fragment B on Article { id ...C } fragment C on Article { ...B }",
             json!({}),
             400,
             "BAD_USER_INPUT",
@@ -306,72 +319,95 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// POST a document; (status, body, time taken).
-async fn post(
-    app: &crate::helpers::TestApp,
-    query: &str,
-    variables: Value,
-) -> (u16, Value, Duration) {
+async fn post(app: &TestApp, query: &str, variables: Value) -> (u16, Value, Duration) {
     let started = Instant::now();
     let resp = app
-        .client
-        .post(app.url("/graphql"))
-        .json(&json!({"query": query, "variables": variables}))
-        .send()
-        .await
-        .unwrap();
+        .post(
+            None,
+            "/graphql",
+            json!({"query": query, "variables": variables}),
+        )
+        .await;
     let status = resp.status().as_u16();
     let body = resp.json().await.unwrap_or(Value::Null);
     (status, body, started.elapsed())
 }
 
-both_backends! {
-    async fn finding_1_the_fragment_bomb_is_refused_in_milliseconds(app) {
-        for levels in [25, 40] {
-            let (status, body, took) = post(&app, &fragment_bomb(levels), json!({})).await;
-            assert_eq!(status, 400, "{levels}: {body}");
-            assert_eq!(body["errors"][0]["extensions"]["code"], LIMIT, "{body}");
-            // At 25 levels the cost bites; at 40, the fragments spread one
-            // inside the other, before the cost does.
-            let (limit, max) = if levels == 25 { ("cost", 5000) } else { ("nesting", 32) };
-            assert_eq!(body["errors"][0]["extensions"]["limit"], limit, "{body}");
-            assert_eq!(body["errors"][0]["extensions"]["max"], max, "{body}");
-            // Milliseconds even in a debug build on a busy machine.
-            assert!(took < Duration::from_millis(500), "{levels} levels took {took:?}");
-        }
-        assert_eq!(app.get("/healthz").await.status(), 200);
-    }
+both_backends!(
+    finding_1_the_fragment_bomb_is_refused_in_milliseconds,
+    finding_1_our_own_queries_pass_the_limits
+);
 
-    async fn finding_1_our_own_queries_pass_the_limits(app) {
-        let admin = app.admin_token().await;
-        let created: Value = app
-            .send("POST", "/api/v1/articles", Some(&admin), Some(json!({
-                "title": "Within limits", "body": "Text.", "status": "published"})))
-            .await.json().await.unwrap();
-        let slug = created["slug"].as_str().unwrap();
-        for (name, query, variables) in [
-            ("introspection", INTROSPECTION, json!({})),
-            ("front page", FRONT_PAGE, json!({})),
-            ("Relay", RELAY, json!({"count": 10, "cursor": null})),
-            ("Apollo", APOLLO, json!({"slug": slug, "withComments": true})),
-        ] {
-            let (status, body, _) = post(&app, query, variables).await;
-            assert_eq!(status, 200, "{name}: {body}");
-            assert!(body.get("errors").is_none(), "{name}: {body}");
-        }
-        let (_, body, _) = post(&app, INTROSPECTION, json!({})).await;
-        assert!(body["data"]["__schema"]["types"].as_array().unwrap().len() > 20);
-        let (_, body, _) = post(&app, RELAY, json!({"count": 10})).await;
-        assert_eq!(body["data"]["articles"]["edges"][0]["node"]["slug"], slug);
-        let (_, body, _) = post(&app, APOLLO, json!({"slug": slug, "withComments": true})).await;
-        assert_eq!(body["data"]["article"]["title"], "Within limits");
-        // And over GET, as GraphiQL may send it.
-        let resp = app.get(&format!("/graphql?query={}", encode(INTROSPECTION))).await;
-        assert_eq!(resp.status(), 200);
+async fn finding_1_the_fragment_bomb_is_refused_in_milliseconds(app: TestApp) {
+    for levels in [25, 40] {
+        let (status, body, took) = post(&app, &fragment_bomb(levels), json!({})).await;
+        assert_eq!(status, 400, "{levels}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], LIMIT, "{body}");
+        // At 25 levels the cost bites; at 40, the fragments spread one
+        // inside the other, before the cost does.
+        let (limit, max) = if levels == 25 {
+            ("cost", 5000)
+        } else {
+            ("nesting", 32)
+        };
+        assert_eq!(body["errors"][0]["extensions"]["limit"], limit, "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["max"], max, "{body}");
+        // Milliseconds even in a debug build on a busy machine.
+        assert!(
+            took < Duration::from_millis(500),
+            "{levels} levels took {took:?}"
+        );
     }
+    assert_eq!(app.get("/healthz").await.status(), 200);
 }
 
+async fn finding_1_our_own_queries_pass_the_limits(app: TestApp) {
+    let admin = app.admin_token().await;
+    let created = app
+        .create_article(
+            &admin,
+            json!({
+                "title": "Within limits", "body": "Text.", "status": "published"}),
+        )
+        .await;
+    let slug = created.slug.as_str();
+    for (name, query, variables) in [
+        ("introspection", INTROSPECTION, json!({})),
+        ("front page", FRONT_PAGE, json!({})),
+        ("Relay", RELAY, json!({"count": 10, "cursor": null})),
+        (
+            "Apollo",
+            APOLLO,
+            json!({"slug": slug, "withComments": true}),
+        ),
+    ] {
+        let (status, body, _) = post(&app, query, variables).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        assert!(body.get("errors").is_none(), "{name}: {body}");
+    }
+    let (_, body, _) = post(&app, INTROSPECTION, json!({})).await;
+    assert!(body["data"]["__schema"]["types"].as_array().unwrap().len() > 20);
+    let (_, body, _) = post(&app, RELAY, json!({"count": 10})).await;
+    assert_eq!(body["data"]["articles"]["edges"][0]["node"]["slug"], slug);
+    let (_, body, _) = post(&app, APOLLO, json!({"slug": slug, "withComments": true})).await;
+    assert_eq!(body["data"]["article"]["title"], "Within limits");
+    // And over GET, as GraphiQL may send it.
+    let resp = app
+        .get(&format!("/graphql?query={}", encode(INTROSPECTION)))
+        .await;
+    assert_eq!(resp.status(), 200);
+}
+
+/// One alias and a cost of three at most.
+fn lowered(c: &mut broadsheet::config::Config) {
+    c.graphql.max_aliases = 1;
+    c.graphql.max_cost = 3;
+}
+
+both_backends_with!(lowered, finding_1_every_limit_is_a_setting);
+
 /// Each limit is read from the configuration: lowered, it bites sooner.
-async fn lowered_limits_bite(app: crate::helpers::TestApp) {
+async fn finding_1_every_limit_is_a_setting(app: TestApp) {
     let (status, body, _) = post(&app, "{ a: __typename b: __typename }", json!({})).await;
     assert_eq!(
         (status, &body["errors"][0]["extensions"]["limit"]),
@@ -393,151 +429,116 @@ async fn lowered_limits_bite(app: crate::helpers::TestApp) {
     );
 }
 
-fn lowered(c: &mut broadsheet::config::Config) {
-    c.graphql.max_aliases = 1;
-    c.graphql.max_cost = 3;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn finding_1_every_limit_is_a_setting_sqlite() {
-    crate::helpers::run_with(
-        crate::helpers::Backend::Sqlite,
-        lowered,
-        lowered_limits_bite,
-    )
-    .await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn finding_1_every_limit_is_a_setting_postgres() {
-    crate::helpers::run_with(
-        crate::helpers::Backend::Postgres,
-        lowered,
-        lowered_limits_bite,
-    )
-    .await
-}
-
 // ---- Finding 5: the write decides invalidation; only complete answers are kept.
 
-/// SQL statements run while `f` runs (0: answered from the cache).
-async fn statements<F: std::future::Future<Output = T>, T>(
-    app: &crate::helpers::TestApp,
-    f: F,
-) -> (u64, T) {
-    let before = app.state.metrics.db_statements.get();
-    let out = f.await;
-    (app.state.metrics.db_statements.get() - before, out)
+async fn published(app: &TestApp, admin: &str, title: &str) -> (String, String) {
+    let fields = json!({"title": title, "body": "Cached text.", "status": "published"});
+    let made = app.create_article(admin, fields).await;
+    (made.id, made.slug)
 }
 
-/// Wait until the server runs no SQL of its own (what a write sets off in
-/// the background would otherwise count as the next request's).
-async fn settle(app: &crate::helpers::TestApp) {
-    for _ in 0..20 {
-        let (n, _) = statements(app, tokio::time::sleep(Duration::from_millis(300))).await;
-        if n == 0 {
-            return;
-        }
-    }
-    panic!("the server never stopped running SQL on its own");
-}
+both_backends!(
+    finding_5_a_deletion_batched_with_an_unparsable_member_empties_the_cache,
+    finding_5_multipart_graphql_is_refused_and_changes_nothing,
+    finding_5_graphql_answers_with_errors_are_not_cached,
+    finding_5_a_tag_slug_ending_in_z_is_cached
+);
 
-async fn published(app: &crate::helpers::TestApp, admin: &str, title: &str) -> (String, String) {
-    let a: Value = app
-        .send(
-            "POST",
-            "/api/v1/articles",
-            Some(admin),
-            Some(json!({
-            "title": title, "body": "Cached text.", "status": "published"})),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    (
-        a["id"].as_str().unwrap().into(),
-        a["slug"].as_str().unwrap().into(),
-    )
-}
-
-both_backends! {
-    async fn finding_5_a_deletion_batched_with_an_unparsable_member_empties_the_cache(app) {
-        let admin = app.admin_token().await;
-        let (id, slug) = published(&app, &admin, "Soon deleted").await;
-        let path = format!("/api/v1/articles/{slug}");
-        let query = format!("{{ article(slug: \"{slug}\") {{ title }} }}");
-        // Read twice each, so both answers are in the cache.
-        for _ in 0..2 {
-            assert_eq!(app.get(&path).await.status(), 200);
-            assert_eq!(app.gql(&query, json!({})).await["data"]["article"]["title"], "Soon deleted");
-        }
-        let batch = json!([
-            {"query": "{ this is not GraphQL"},
-            {"query": format!("mutation {{ deleteArticle(id: \"{id}\") }}")},
-        ]);
-        let resp: Value = app.client.post(app.url("/graphql")).bearer_auth(&admin)
-            .json(&batch).send().await.unwrap().json().await.unwrap();
-        assert!(resp[0]["errors"].is_array(), "{resp}");
-        assert_eq!(resp[1]["data"]["deleteArticle"], true, "{resp}");
-        // At once (SQLite's change watcher polls every 200 ms; PostgreSQL
-        // kept the old answers for 300 s).
-        assert_eq!(app.get(&path).await.status(), 404);
-        assert_eq!(app.gql(&query, json!({})).await["data"]["article"], Value::Null);
-    }
-
-    async fn finding_5_multipart_graphql_is_refused_and_changes_nothing(app) {
-        let admin = app.admin_token().await;
-        let (id, slug) = published(&app, &admin, "Kept title").await;
-        let path = format!("/api/v1/articles/{slug}");
-        assert_eq!(app.get_json(&path, 200).await["title"], "Kept title");
-        let operations = json!({"query": format!("mutation {{ updateArticle(id: \"{id}\", input: {{title: \"Multipart title\"}}) {{ title }} }}")});
-        let body = format!(
-            "--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n--x\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{}}\r\n--x--\r\n"
+async fn finding_5_a_deletion_batched_with_an_unparsable_member_empties_the_cache(app: TestApp) {
+    let admin = app.admin_token().await;
+    let (id, slug) = published(&app, &admin, "Soon deleted").await;
+    let path = format!("/api/v1/articles/{slug}");
+    let query = format!("{{ article(slug: \"{slug}\") {{ title }} }}");
+    // Read twice each, so both answers are in the cache.
+    for _ in 0..2 {
+        assert_eq!(app.get(&path).await.status(), 200);
+        assert_eq!(
+            app.gql(&query, json!({})).await["data"]["article"]["title"],
+            "Soon deleted"
         );
-        let resp = app.client.post(app.url("/graphql")).bearer_auth(&admin)
-            .header("content-type", "multipart/form-data; boundary=x").body(body).send().await.unwrap();
-        assert_eq!(resp.status(), 415);
-        let answer: Value = resp.json().await.unwrap();
-        assert_eq!(answer["errors"][0]["extensions"]["code"], "UNSUPPORTED_MEDIA_TYPE", "{answer}");
-        assert_eq!(app.get_json(&path, 200).await["title"], "Kept title");
-        let staff = app.send("GET", &format!("/api/v1/articles/{id}"), Some(&admin), None).await;
-        assert_eq!(staff.json::<Value>().await.unwrap()["title"], "Kept title");
     }
+    let batch = json!([
+        {"query": "{ this is not GraphQL"},
+        {"query": format!("mutation {{ deleteArticle(id: \"{id}\") }}")},
+    ]);
+    let resp = app.post_graphql(Some(&admin), &batch).await;
+    let resp: Value = resp.json().await.unwrap();
+    assert!(resp[0]["errors"].is_array(), "{resp}");
+    assert_eq!(resp[1]["data"]["deleteArticle"], true, "{resp}");
+    // At once (SQLite's change watcher polls every 200 ms; PostgreSQL
+    // kept the old answers for 300 s).
+    assert_eq!(app.get(&path).await.status(), 404);
+    assert_eq!(
+        app.gql(&query, json!({})).await["data"]["article"],
+        Value::Null
+    );
+}
 
-    async fn finding_5_graphql_answers_with_errors_are_not_cached(app) {
-        let admin = app.admin_token().await;
-        published(&app, &admin, "Listed").await;
-        // Articles resolve; the staff-only comment queue is FORBIDDEN.
-        let query = "{ articles(first: 1) { totalCount } comments(first: 1) { totalCount } }";
-        let first = app.gql(query, json!({})).await;
-        assert_eq!(first["data"]["articles"]["totalCount"], 1, "{first}");
-        assert!(first["errors"].is_array(), "{first}");
-        settle(&app).await;
-        let (n, again) = statements(&app, app.gql(query, json!({}))).await;
-        assert!(again["errors"].is_array(), "{again}");
-        assert!(n > 0, "an answer with errors was served from the cache");
-        // A complete answer is kept.
-        let query = "{ articles(first: 1) { totalCount } }";
-        app.gql(query, json!({})).await;
-        let (n, _) = statements(&app, app.gql(query, json!({}))).await;
-        assert_eq!(n, 0, "a complete answer is served from the cache");
-    }
+async fn finding_5_multipart_graphql_is_refused_and_changes_nothing(app: TestApp) {
+    let admin = app.admin_token().await;
+    let (id, slug) = published(&app, &admin, "Kept title").await;
+    let path = format!("/api/v1/articles/{slug}");
+    assert_eq!(app.get_json(&path, 200).await["title"], "Kept title");
+    let update = format!(
+        "mutation {{ updateArticle(id: \"{id}\", input: {{title: \"Multipart title\"}}) \
+         {{ title }} }}"
+    );
+    let operations = json!({"query": update});
+    let body = format!(
+        "--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n\
+         --x\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{}}\r\n--x--\r\n"
+    );
+    let resp = app
+        .send_raw(
+            "POST",
+            "/graphql",
+            Some(&admin),
+            "multipart/form-data; boundary=x",
+            body,
+        )
+        .await;
+    assert_eq!(resp.status(), 415);
+    let answer: Value = resp.json().await.unwrap();
+    assert_gql_error(&answer, "UNSUPPORTED_MEDIA_TYPE");
+    assert_eq!(app.get_json(&path, 200).await["title"], "Kept title");
+    let staff = app.get_as(&admin, &format!("/api/v1/articles/{id}")).await;
+    assert_eq!(staff.json::<Value>().await.unwrap()["title"], "Kept title");
+}
 
-    async fn finding_5_a_tag_slug_ending_in_z_is_cached(app) {
-        let admin = app.admin_token().await;
-        let resp = app.send("POST", "/api/v1/tags", Some(&admin), Some(json!({"name": "Jazz"}))).await;
-        assert_eq!(resp.status(), 201);
-        let path = "/api/v1/tags/jazz";
-        assert_eq!(app.get_json(path, 200).await["slug"], "jazz");
-        settle(&app).await;
-        let (n, again) = statements(&app, app.get(path)).await;
-        assert_eq!(again.status(), 200);
-        assert_eq!(n, 0, "a tag ending in z was not served from the cache");
-        // While health checks are never cached.
-        assert_eq!(app.get("/readyz").await.status(), 200);
-        let (n, health) = statements(&app, app.get("/readyz")).await;
-        assert_eq!(health.status(), 200);
-        assert!(n > 0, "/readyz was answered from the cache");
-    }
+async fn finding_5_graphql_answers_with_errors_are_not_cached(app: TestApp) {
+    let admin = app.admin_token().await;
+    published(&app, &admin, "Listed").await;
+    // Articles resolve; the staff-only comment queue is FORBIDDEN.
+    let query = "{ articles(first: 1) { totalCount } comments(first: 1) { totalCount } }";
+    let first = app.gql(query, json!({})).await;
+    assert_eq!(first["data"]["articles"]["totalCount"], 1, "{first}");
+    assert!(first["errors"].is_array(), "{first}");
+    app.settle().await;
+    let (n, again) = app.statements(app.gql(query, json!({}))).await;
+    assert!(again["errors"].is_array(), "{again}");
+    assert!(n > 0, "an answer with errors was served from the cache");
+    // A complete answer is kept.
+    let query = "{ articles(first: 1) { totalCount } }";
+    app.gql(query, json!({})).await;
+    let (n, _) = app.statements(app.gql(query, json!({}))).await;
+    assert_eq!(n, 0, "a complete answer is served from the cache");
+}
+
+async fn finding_5_a_tag_slug_ending_in_z_is_cached(app: TestApp) {
+    let admin = app.admin_token().await;
+    let resp = app
+        .post(Some(&admin), "/api/v1/tags", json!({"name": "Jazz"}))
+        .await;
+    assert_eq!(resp.status(), 201);
+    let path = "/api/v1/tags/jazz";
+    assert_eq!(app.get_json(path, 200).await["slug"], "jazz");
+    app.settle().await;
+    let (n, again) = app.statements(app.get(path)).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(n, 0, "a tag ending in z was not served from the cache");
+    // While health checks are never cached.
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    let (n, health) = app.statements(app.get("/readyz")).await;
+    assert_eq!(health.status(), 200);
+    assert!(n > 0, "/readyz was answered from the cache");
 }

@@ -4,11 +4,14 @@
 //! panic, a wrap to page 1 or another `meta.page` than the one asked for.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use broadsheet::config::Config;
 use serde_json::{Value, json};
 
 use super::{As, Body, Case};
-use crate::both_backends;
-use crate::helpers::TestApp;
+use crate::{
+    both_backends, both_backends_with,
+    helpers::{TestApp, assert_gql_error},
+};
 
 /// The default `BROADSHEET_MAX_LIST_OFFSET`.
 const DEEP: u64 = 100_000;
@@ -53,55 +56,63 @@ const BAD_PAGES: [(&str, &str); 12] = [
     ("a negative per_page", "per_page=-10"),
 ];
 
+/// A GraphQL query taking `$first` and `$after`, for a list `selection`.
+fn window(selection: &str) -> String {
+    format!("query($first: Int, $after: String) {{ {selection} }}")
+}
+
 /// GraphQL lists: (name, query taking `$first` and `$after`, who, the
 /// order of its own cursors: `name` for offset lists, else a keyset order).
-fn gql_lists() -> Vec<(&'static str, &'static str, As, &'static str)> {
+fn gql_lists() -> Vec<(&'static str, String, As, &'static str)> {
     vec![
         (
             "articles",
-            "query($first: Int, $after: String) { articles(first: $first, after: $after) { totalCount } }",
+            window("articles(first: $first, after: $after) { totalCount }"),
             As::Anonymous,
             "published_at",
         ),
         (
             "search",
-            "query($first: Int, $after: String) { search(query: \"firm\", first: $first, after: $after) { totalCount } }",
+            window("search(query: \"firm\", first: $first, after: $after) { totalCount }"),
             As::Anonymous,
             "name",
         ),
         (
             "authors",
-            "query($first: Int, $after: String) { authors(first: $first, after: $after) { totalCount } }",
+            window("authors(first: $first, after: $after) { totalCount }"),
             As::Anonymous,
             "name",
         ),
         (
             "sources",
-            "query($first: Int, $after: String) { sources(first: $first, after: $after) { totalCount } }",
+            window("sources(first: $first, after: $after) { totalCount }"),
             As::Anonymous,
             "name",
         ),
         (
             "tags",
-            "query($first: Int, $after: String) { tags(first: $first, after: $after) { totalCount } }",
+            window("tags(first: $first, after: $after) { totalCount }"),
             As::Anonymous,
             "name",
         ),
         (
             "an article's comments",
-            "query($first: Int, $after: String) { articles(first: 1) { edges { node { comments(first: $first, after: $after) { totalCount } } } } }",
+            window(
+                "articles(first: 1) { edges { node { \
+                 comments(first: $first, after: $after) { totalCount } } } }",
+            ),
             As::Anonymous,
             "created_at",
         ),
         (
             "the moderation queue",
-            "query($first: Int, $after: String) { comments(first: $first, after: $after) { totalCount } }",
+            window("comments(first: $first, after: $after) { totalCount }"),
             As::Admin,
             "name",
         ),
         (
             "users",
-            "query($first: Int, $after: String) { users(first: $first, after: $after) { totalCount } }",
+            window("users(first: $first, after: $after) { totalCount }"),
             As::Admin,
             "created_at",
         ),
@@ -210,7 +221,7 @@ pub fn cases() -> Vec<Case> {
                 who,
                 ..Case::gql(
                     leak(format!("finding 6: {what} on GraphQL {list}")),
-                    query,
+                    &query,
                     variables,
                     200,
                     "BAD_USER_INPUT",
@@ -223,125 +234,154 @@ pub fn cases() -> Vec<Case> {
 
 /// `meta.page` of a REST list read.
 async fn meta_page(app: &TestApp, admin: &str, path: &str) -> (u16, Value) {
-    let resp = app.send("GET", path, Some(admin), None).await;
+    let resp = app.get_as(admin, path).await;
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-both_backends! {
-    async fn finding_6_the_deepest_page_of_every_list_is_the_page_asked_for(app) {
-        let admin = app.admin_token().await;
-        let created: Value = app
-            .send("POST", "/api/v1/articles", Some(&admin), Some(json!({
-                "title": "Deep lists", "body": "Firm text.", "status": "published"})))
-            .await
-            .json()
-            .await
-            .unwrap();
-        let id = created["id"].as_str().unwrap();
-        for (list, _) in REST_LISTS {
-            let list = list.replace("{article}", id);
-            for per_page in [1, 7, 100] {
-                let deepest = DEEP / per_page;
-                let (status, body) =
-                    meta_page(&app, &admin, &format!("{list}page={deepest}&per_page={per_page}")).await;
-                assert_eq!(status, 200, "{list} page {deepest}: {body}");
-                assert_eq!(body["meta"]["page"], json!(deepest), "{list}: {body}");
-                assert_eq!(body["meta"]["per_page"], json!(per_page), "{list}: {body}");
-                assert_eq!(body["data"], json!([]), "{list}: {body}");
-                let (status, body) =
-                    meta_page(&app, &admin, &format!("{list}page={}&per_page={per_page}", deepest + 1)).await;
-                assert_eq!(status, 422, "{list} page {}: {body}", deepest + 1);
-                assert_eq!(body["code"], "validation_failed");
-                assert_eq!(body["errors"][0]["field"], "page", "{body}");
-            }
-        }
-    }
+both_backends!(
+    finding_6_the_deepest_page_of_every_list_is_the_page_asked_for,
+    finding_6_an_offset_cursor_at_2_pow_64_minus_1_does_not_wrap_to_the_first_page,
+    finding_6_webhook_deliveries_refuse_forged_pages_and_cursors
+);
 
-    async fn finding_6_an_offset_cursor_at_2_pow_64_minus_1_does_not_wrap_to_the_first_page(app) {
-        let admin = app.admin_token().await;
-        for name in ["alpha", "beta"] {
-            let resp = app.send("POST", "/api/v1/tags", Some(&admin), Some(json!({"name": name}))).await;
-            assert_eq!(resp.status(), 201);
-        }
-        let forged = cursor("name", &u64::MAX.to_string());
-        let body = app
-            .gql("query($a: String) { tags(first: 5, after: $a) { edges { node { name } } } }", json!({"a": forged}))
+async fn finding_6_the_deepest_page_of_every_list_is_the_page_asked_for(app: TestApp) {
+    let admin = app.admin_token().await;
+    let created = app
+        .create_article(
+            &admin,
+            json!({
+                "title": "Deep lists", "body": "Firm text.", "status": "published"}),
+        )
+        .await;
+    let id = created.id.as_str();
+    for (list, _) in REST_LISTS {
+        let list = list.replace("{article}", id);
+        for per_page in [1, 7, 100] {
+            let deepest = DEEP / per_page;
+            let (status, body) = meta_page(
+                &app,
+                &admin,
+                &format!("{list}page={deepest}&per_page={per_page}"),
+            )
             .await;
-        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
-        assert_eq!(body["data"], Value::Null, "{body}");
-        // A real cursor still pages on.
-        let first = app.gql("{ tags(first: 1) { edges { cursor node { name } } } }", json!(null)).await;
-        let after = first["data"]["tags"]["edges"][0]["cursor"].clone();
-        let next = app
-            .gql("query($a: String) { tags(first: 5, after: $a) { edges { node { name } } } }", json!({"a": after}))
+            assert_eq!(status, 200, "{list} page {deepest}: {body}");
+            assert_eq!(body["meta"]["page"], json!(deepest), "{list}: {body}");
+            assert_eq!(body["meta"]["per_page"], json!(per_page), "{list}: {body}");
+            assert_eq!(body["data"], json!([]), "{list}: {body}");
+            let (status, body) = meta_page(
+                &app,
+                &admin,
+                &format!("{list}page={}&per_page={per_page}", deepest + 1),
+            )
             .await;
-        assert_eq!(next["data"]["tags"]["edges"], json!([{"node": {"name": "beta"}}]), "{next}");
-    }
-
-    async fn finding_6_webhook_deliveries_refuse_forged_pages_and_cursors(app) {
-        let admin = app.admin_token().await;
-        let hook = crate::hostile::network::stored_webhook(&app, "https://hooks.example.test/in").await;
-        let path = format!("/api/v1/webhooks/{hook}/deliveries");
-        for (what, query) in BAD_PAGES {
-            let (status, body) = meta_page(&app, &admin, &format!("{path}?{query}")).await;
-            assert_eq!(status, 422, "{what}: {body}");
-            assert_eq!(body["code"], "validation_failed", "{what}: {body}");
-        }
-        let (status, body) = meta_page(&app, &admin, &format!("{path}?page=1000&per_page=100")).await;
-        assert_eq!((status, body["meta"]["page"].clone()), (200, json!(1000)), "{body}");
-        let query = "query($id: ID!, $first: Int, $after: String) { webhook(id: $id) { deliveries(first: $first, after: $after) { totalCount } } }";
-        for variables in [
-            json!({"id": hook, "after": cursor("created_at", &u64::MAX.to_string())}),
-            json!({"id": hook, "after": cursor("name", "5")}),
-            json!({"id": hook, "after": "%%%"}),
-            json!({"id": hook, "first": 101}),
-            json!({"id": hook, "first": -1}),
-        ] {
-            let body = app.gql_as(Some(&admin), query, variables.clone()).await;
-            assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{variables}: {body}");
+            assert_eq!(status, 422, "{list} page {}: {body}", deepest + 1);
+            assert_eq!(body["code"], "validation_failed");
+            assert_eq!(body["errors"][0]["field"], "page", "{body}");
         }
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn finding_6_the_list_depth_is_a_setting() {
-    for backend in [
-        crate::helpers::Backend::Sqlite,
-        crate::helpers::Backend::Postgres,
-    ] {
-        crate::helpers::run_with(
-            backend,
-            |c| c.max_list_offset = 100,
-            |app| async move {
-                let (ok, _) = (
-                    app.get("/api/v1/tags?page=10&per_page=10").await.status(),
-                    (),
-                );
-                assert_eq!(ok, 200);
-                let resp = app.get("/api/v1/tags?page=11&per_page=10").await;
-                assert_eq!(resp.status(), 422);
-                let body: Value = resp.json().await.unwrap();
-                assert!(
-                    body["errors"][0]["message"]
-                        .as_str()
-                        .unwrap()
-                        .contains("100"),
-                    "{body}"
-                );
-                let deep = cursor("name", "95");
-                let body = app
-                    .gql(
-                        "query($a: String) { tags(first: 10, after: $a) { totalCount } }",
-                        json!({"a": deep}),
-                    )
-                    .await;
-                assert_eq!(
-                    body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
-                    "{body}"
-                );
-            },
+async fn finding_6_an_offset_cursor_at_2_pow_64_minus_1_does_not_wrap_to_the_first_page(
+    app: TestApp,
+) {
+    let admin = app.admin_token().await;
+    for name in ["alpha", "beta"] {
+        let resp = app
+            .post(Some(&admin), "/api/v1/tags", json!({"name": name}))
+            .await;
+        assert_eq!(resp.status(), 201);
+    }
+    let forged = cursor("name", &u64::MAX.to_string());
+    let body = app
+        .gql(
+            "query($a: String) { tags(first: 5, after: $a) { edges { node { name } } } }",
+            json!({"a": forged}),
         )
         .await;
+    assert_gql_error(&body, "BAD_USER_INPUT");
+    assert_eq!(body["data"], Value::Null, "{body}");
+    // A real cursor still pages on.
+    let first = app
+        .gql(
+            "{ tags(first: 1) { edges { cursor node { name } } } }",
+            json!(null),
+        )
+        .await;
+    let after = first["data"]["tags"]["edges"][0]["cursor"].clone();
+    let next = app
+        .gql(
+            "query($a: String) { tags(first: 5, after: $a) { edges { node { name } } } }",
+            json!({"a": after}),
+        )
+        .await;
+    assert_eq!(
+        next["data"]["tags"]["edges"],
+        json!([{"node": {"name": "beta"}}]),
+        "{next}"
+    );
+}
+
+async fn finding_6_webhook_deliveries_refuse_forged_pages_and_cursors(app: TestApp) {
+    let admin = app.admin_token().await;
+    let hook = crate::hostile::network::stored_webhook(&app, "https://hooks.example.test/in").await;
+    let path = format!("/api/v1/webhooks/{hook}/deliveries");
+    for (what, query) in BAD_PAGES {
+        let (status, body) = meta_page(&app, &admin, &format!("{path}?{query}")).await;
+        assert_eq!(status, 422, "{what}: {body}");
+        assert_eq!(body["code"], "validation_failed", "{what}: {body}");
     }
+    let (status, body) = meta_page(&app, &admin, &format!("{path}?page=1000&per_page=100")).await;
+    assert_eq!(
+        (status, body["meta"]["page"].clone()),
+        (200, json!(1000)),
+        "{body}"
+    );
+    let query = "query($id: ID!, $first: Int, $after: String) { \
+                 webhook(id: $id) { deliveries(first: $first, after: $after) { totalCount } } }";
+    for variables in [
+        json!({"id": hook, "after": cursor("created_at", &u64::MAX.to_string())}),
+        json!({"id": hook, "after": cursor("name", "5")}),
+        json!({"id": hook, "after": "%%%"}),
+        json!({"id": hook, "first": 101}),
+        json!({"id": hook, "first": -1}),
+    ] {
+        let body = app.gql_as(Some(&admin), query, variables.clone()).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{variables}: {body}"
+        );
+    }
+}
+
+fn a_list_depth_of_100(config: &mut Config) {
+    config.max_list_offset = 100;
+}
+
+both_backends_with!(a_list_depth_of_100, finding_6_the_list_depth_is_a_setting);
+
+async fn finding_6_the_list_depth_is_a_setting(app: TestApp) {
+    let (ok, _) = (
+        app.get("/api/v1/tags?page=10&per_page=10").await.status(),
+        (),
+    );
+    assert_eq!(ok, 200);
+    let resp = app.get("/api/v1/tags?page=11&per_page=10").await;
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("100"),
+        "{body}"
+    );
+    let deep = cursor("name", "95");
+    let body = app
+        .gql(
+            "query($a: String) { tags(first: 10, after: $a) { totalCount } }",
+            json!({"a": deep}),
+        )
+        .await;
+    assert_gql_error(&body, "BAD_USER_INPUT");
 }

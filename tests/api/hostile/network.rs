@@ -15,7 +15,7 @@ use tokio::{
 };
 
 use super::{As, Body, Case};
-use crate::helpers::{Backend, TestApp, run_with};
+use crate::{both_backends, both_backends_with, helpers::TestApp};
 
 /// Webhook URLs that must be refused at registration (422 on REST), each a
 /// non-public address in some spelling. The first eight are the review's.
@@ -114,7 +114,8 @@ pub fn cases() -> Vec<Case> {
             who: As::Admin,
             ..Case::gql(
                 Box::leak(format!("createWebhook at {url} is refused").into_boxed_str()),
-                "mutation($url: String!) { createWebhook(input: {url: $url, events: [ARTICLE_PUBLISHED]}) { id } }",
+                "mutation($url: String!) { \
+                 createWebhook(input: {url: $url, events: [ARTICLE_PUBLISHED]}) { id } }",
                 json!({"url": url}),
                 200,
                 "BAD_USER_INPUT",
@@ -125,27 +126,6 @@ pub fn cases() -> Vec<Case> {
 }
 
 // ---------------------------------------------------------------- helpers
-
-/// Tests run on both backends with short connection timeouts.
-macro_rules! network_tests {
-    ($tweak:expr; $(async fn $name:ident($app:ident) $body:block)*) => {
-        $(
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-                async fn body($app: TestApp) $body
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    run_with(Backend::Sqlite, $tweak, body).await
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    run_with(Backend::Postgres, $tweak, body).await
-                }
-            }
-        )*
-    };
-}
 
 /// One-second deadlines, so that the tests see them pass.
 fn short_deadlines(config: &mut broadsheet::config::Config) {
@@ -245,201 +225,280 @@ pub(super) async fn stored_webhook(app: &TestApp, url: &str) -> String {
     id
 }
 
-crate::both_backends! {
-    // A stored webhook URL is judged again at each delivery (an admin may
-    // have turned BROADSHEET_WEBHOOK_ALLOW_PRIVATE off since): loopback by
-    // name, mapped or literal, no connection reaches the receiver. (Names
-    // whose records change after the check are judged by the client's
-    // resolver: `outbound`'s unit tests, with a name that turns to loopback.)
-    async fn a_webhook_that_leads_to_a_private_address_is_refused_when_connecting(app) {
-        let admin = app.admin_token().await;
-        let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = receiver.local_addr().unwrap().port();
-        let by_name = stored_webhook(&app, &format!("http://localhost:{port}/hook")).await;
-        let mapped = stored_webhook(&app, &format!("http://[::ffff:127.0.0.1]:{port}/hook")).await;
-        let literal = stored_webhook(&app, &format!("http://127.0.0.1:{port}/hook")).await;
-        let resp = app.send("POST", "/api/v1/articles", Some(&admin), Some(json!({
-            "title": "Rebound", "body": "Text.", "status": "published"}))).await;
-        assert_eq!(resp.status(), 201);
-        for (hook, expected) in [
-            (&by_name, "non-public address"),
-            (&mapped, "non-public address"),
-            (&literal, "non-public address"),
-        ] {
-            let delivery: Value = tokio::time::timeout(HANG_GUARD, async {
-                loop {
-                    let list: Value = app
-                        .send("GET", &format!("/api/v1/webhooks/{hook}/deliveries"), Some(&admin), None)
-                        .await
-                        .json()
-                        .await
-                        .unwrap();
-                    if let Some(d) = list["data"].as_array().and_then(|d| d.first())
-                        && d["attempts"].as_i64() >= Some(1)
-                    {
-                        return d.clone();
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            })
-            .await
-            .expect("the delivery was attempted");
-            let error = delivery["last_error"].as_str().unwrap_or_default();
-            assert!(error.contains(expected), "{hook}: {delivery}");
-        }
-        // Nothing ever connected to the receiver.
-        let accepted = tokio::time::timeout(Duration::from_millis(200), receiver.accept()).await;
-        assert!(accepted.is_err(), "a delivery connected to loopback");
-    }
-}
+both_backends!(a_webhook_that_leads_to_a_private_address_is_refused_when_connecting);
 
-// ---------------------------------------------------------------- connections
-
-network_tests! { short_deadlines;
-    // A slow-loris: connections that send nothing, a request head byte by
-    // byte, a body byte by byte, or sit idle after a response. `/healthz`
-    // keeps answering meanwhile, and the server closes every one of them.
-    async fn slow_loris_connections_are_closed_and_healthz_keeps_answering(app) {
-        let target = addr(&app);
-        let mut silent = Vec::new();
-        let mut idle = Vec::new();
-        for _ in 0..20 {
-            silent.push(TcpStream::connect(&target).await.unwrap());
-            let mut s = TcpStream::connect(&target).await.unwrap();
-            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
-            let mut buf = [0u8; 4096];
-            let n = s.read(&mut buf).await.unwrap();
-            assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
-            idle.push(s);
-        }
-        // Trickled heads and bodies: one byte every 100 ms until the server hangs up.
-        let trickle = |start: &'static [u8], drip: u8| {
-            let target = target.clone();
-            tokio::spawn(async move {
-                let mut s = TcpStream::connect(&target).await.unwrap();
-                s.write_all(start).await.unwrap();
-                let (mut read, mut write) = s.into_split();
-                let writer = tokio::spawn(async move {
-                    while write.write_all(&[drip]).await.is_ok() {
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                });
-                let mut received = Vec::new();
-                let mut buf = [0u8; 4096];
-                let closed = tokio::time::timeout(HANG_GUARD, async {
-                    loop {
-                        match read.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => received.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                })
-                .await;
-                writer.abort();
-                assert!(closed.is_ok(), "the server still holds a trickling connection");
-                received
-            })
-        };
-        let mut heads = Vec::new();
-        let mut bodies = Vec::new();
-        for _ in 0..10 {
-            heads.push(trickle(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ", b'a'));
-            bodies.push(trickle(
-                b"POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"email\": \"",
-                b'a',
-            ));
-            // (The response cache reads a GraphQL body before any handler does.)
-            bodies.push(trickle(
-                b"POST /graphql HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"query\": \"",
-                b'a',
-            ));
-        }
-        // Meanwhile the server answers, on new connections.
-        let client = unpooled();
-        for _ in 0..5 {
-            let resp = client.get(app.url("/healthz")).send().await.expect("/healthz answers during the slow-loris");
-            assert_eq!(resp.status(), 200);
-        }
-        // The server hangs up on every one: silent and idle ones without a word.
-        for mut s in silent.into_iter().chain(idle) {
-            assert!(read_until_closed(&mut s).await.is_empty(), "a silent or idle connection got bytes");
-        }
-        for head in heads {
-            assert!(head.await.unwrap().is_empty(), "a trickled head got an answer");
-        }
-        // A body that never arrives gets 408 `request_timeout`, then the connection closes.
-        for body in bodies {
-            let received = String::from_utf8_lossy(&body.await.unwrap()).into_owned();
-            assert!(received.starts_with("HTTP/1.1 408"), "{received}");
-            assert!(received.contains("\"code\":\"request_timeout\""), "{received}");
-            assert!(received.to_ascii_lowercase().contains("connection: close"), "{received}");
-        }
-        // And no longer holds them (the one left is the one asking).
-        wait_for_metric(&client, &app, "broadsheet_http_connections", |v| v <= 1.0).await;
-        assert_eq!(client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
-    }
-
-    // A client that stops reading its answer is cut off after
-    // BROADSHEET_SEND_TIMEOUT, instead of holding the connection and the
-    // rest of the response forever.
-    async fn a_client_that_stops_reading_its_answer_is_cut_off(app) {
-        let admin = app.admin_token().await;
-        // About 10 MB of answer: far more than the socket buffers hold (in
-        // bodies under BROADSHEET_BODY_MAX_BYTES, 512 KiB).
-        let body = "A line of text that will be long enough to matter.\n".repeat(9_000);
-        for i in 0..11 {
-            let resp = app.send("POST", "/api/v1/articles", Some(&admin), Some(json!({
-                "title": format!("Long read {i}"), "body": body, "status": "published"}))).await;
-            assert_eq!(resp.status(), 201);
-        }
-        let path = "/api/v1/articles?per_page=100";
-        let client = unpooled();
-        let full = client.get(app.url(path)).send().await.unwrap().bytes().await.unwrap().len();
-        assert!(full > 8_000_000, "the answer is only {full} bytes");
-        let before = metric(&client, &app, "broadsheet_http_connections").await;
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.set_recv_buffer_size(4096).unwrap();
-        let mut stream = socket.connect(addr(&app).parse().unwrap()).await.unwrap();
-        stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes()).await.unwrap();
-        // Held while the server writes, then dropped though we never read.
-        wait_for_metric(&client, &app, "broadsheet_http_connections", |v| v > before).await;
-        wait_for_metric(&client, &app, "broadsheet_http_connections", |v| v <= before).await;
-        let received = read_until_closed(&mut stream).await;
-        assert!(received.len() < full, "the whole answer ({full} bytes) arrived after all");
-    }
-}
-
-network_tests! { |config: &mut broadsheet::config::Config| {
-        config.max_connections = 8;
-        config.header_read_timeout_secs = 600;
-    };
-    // Past BROADSHEET_MAX_CONNECTIONS a connection is accepted and closed
-    // at once, without an answer (a load balancer retries elsewhere); once
-    // connections close, new ones are served again.
-    async fn connections_past_the_cap_are_closed_at_once_and_served_again_after(app) {
-        let target = addr(&app);
-        let mut held = Vec::new();
-        for _ in 0..8 {
-            held.push(TcpStream::connect(&target).await.unwrap());
-        }
-        // The ninth is accepted after the eight (the backlog is first come,
-        // first served) and closed without a byte.
-        let mut ninth = TcpStream::connect(&target).await.unwrap();
-        let _ = ninth.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await;
-        assert!(read_until_closed(&mut ninth).await.is_empty(), "the ninth connection was served");
-        drop(held);
-        let client = unpooled();
-        let served = tokio::time::timeout(HANG_GUARD, async {
+// A stored webhook URL is judged again at each delivery (an admin may
+// have turned BROADSHEET_WEBHOOK_ALLOW_PRIVATE off since): loopback by
+// name, mapped or literal, no connection reaches the receiver. (Names
+// whose records change after the check are judged by the client's
+// resolver: `outbound`'s unit tests, with a name that turns to loopback.)
+async fn a_webhook_that_leads_to_a_private_address_is_refused_when_connecting(app: TestApp) {
+    let admin = app.admin_token().await;
+    let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = receiver.local_addr().unwrap().port();
+    let by_name = stored_webhook(&app, &format!("http://localhost:{port}/hook")).await;
+    let mapped = stored_webhook(&app, &format!("http://[::ffff:127.0.0.1]:{port}/hook")).await;
+    let literal = stored_webhook(&app, &format!("http://127.0.0.1:{port}/hook")).await;
+    let resp = app
+        .post(
+            Some(&admin),
+            "/api/v1/articles",
+            json!({
+            "title": "Rebound", "body": "Text.", "status": "published"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    for (hook, expected) in [
+        (&by_name, "non-public address"),
+        (&mapped, "non-public address"),
+        (&literal, "non-public address"),
+    ] {
+        let delivery: Value = tokio::time::timeout(HANG_GUARD, async {
             loop {
-                if let Ok(resp) = client.get(app.url("/healthz")).send().await {
-                    return resp.status();
+                let list: Value = app
+                    .get_json_as(&admin, &format!("/api/v1/webhooks/{hook}/deliveries"), 200)
+                    .await;
+                if let Some(d) = list["data"].as_array().and_then(|d| d.first())
+                    && d["attempts"].as_i64() >= Some(1)
+                {
+                    return d.clone();
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })
         .await
-        .expect("served again once the held connections closed");
-        assert_eq!(served, 200);
-        assert!(metric(&client, &app, "broadsheet_http_connections_refused_total").await >= 1.0);
+        .expect("the delivery was attempted");
+        let error = delivery["last_error"].as_str().unwrap_or_default();
+        assert!(error.contains(expected), "{hook}: {delivery}");
     }
+    // Nothing ever connected to the receiver.
+    let accepted = tokio::time::timeout(Duration::from_millis(200), receiver.accept()).await;
+    assert!(accepted.is_err(), "a delivery connected to loopback");
+}
+
+// ---------------------------------------------------------------- connections
+
+both_backends_with!(
+    short_deadlines,
+    slow_loris_connections_are_closed_and_healthz_keeps_answering,
+    a_client_that_stops_reading_its_answer_is_cut_off
+);
+
+// A slow-loris: connections that send nothing, a request head byte by
+// byte, a body byte by byte, or sit idle after a response. `/healthz`
+// keeps answering meanwhile, and the server closes every one of them.
+async fn slow_loris_connections_are_closed_and_healthz_keeps_answering(app: TestApp) {
+    let target = addr(&app);
+    let mut silent = Vec::new();
+    let mut idle = Vec::new();
+    for _ in 0..20 {
+        silent.push(TcpStream::connect(&target).await.unwrap());
+        let mut s = TcpStream::connect(&target).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(
+            buf[..n].starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+        idle.push(s);
+    }
+    // Trickled heads and bodies: one byte every 100 ms until the server hangs up.
+    let trickle = |start: &'static [u8], drip: u8| {
+        let target = target.clone();
+        tokio::spawn(async move {
+            let mut s = TcpStream::connect(&target).await.unwrap();
+            s.write_all(start).await.unwrap();
+            let (mut read, mut write) = s.into_split();
+            let writer = tokio::spawn(async move {
+                while write.write_all(&[drip]).await.is_ok() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            });
+            let mut received = Vec::new();
+            let mut buf = [0u8; 4096];
+            let closed = tokio::time::timeout(HANG_GUARD, async {
+                loop {
+                    match read.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => received.extend_from_slice(&buf[..n]),
+                    }
+                }
+            })
+            .await;
+            writer.abort();
+            assert!(
+                closed.is_ok(),
+                "the server still holds a trickling connection"
+            );
+            received
+        })
+    };
+    let mut heads = Vec::new();
+    let mut bodies = Vec::new();
+    for _ in 0..10 {
+        heads.push(trickle(
+            b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ",
+            b'a',
+        ));
+        bodies.push(trickle(
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\n\
+                  Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"email\": \"",
+            b'a',
+        ));
+        // (The response cache reads a GraphQL body before any handler does.)
+        bodies.push(trickle(
+            b"POST /graphql HTTP/1.1\r\nHost: t\r\n\
+                  Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"query\": \"",
+            b'a',
+        ));
+    }
+    // Meanwhile the server answers, on new connections.
+    let client = unpooled();
+    for _ in 0..5 {
+        let resp = client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .expect("/healthz answers during the slow-loris");
+        assert_eq!(resp.status(), 200);
+    }
+    // The server hangs up on every one: silent and idle ones without a word.
+    for mut s in silent.into_iter().chain(idle) {
+        assert!(
+            read_until_closed(&mut s).await.is_empty(),
+            "a silent or idle connection got bytes"
+        );
+    }
+    for head in heads {
+        assert!(
+            head.await.unwrap().is_empty(),
+            "a trickled head got an answer"
+        );
+    }
+    // A body that never arrives gets 408 `request_timeout`, then the connection closes.
+    for body in bodies {
+        let received = String::from_utf8_lossy(&body.await.unwrap()).into_owned();
+        assert!(received.starts_with("HTTP/1.1 408"), "{received}");
+        assert!(
+            received.contains("\"code\":\"request_timeout\""),
+            "{received}"
+        );
+        assert!(
+            received.to_ascii_lowercase().contains("connection: close"),
+            "{received}"
+        );
+    }
+    // And no longer holds them (the one left is the one asking).
+    wait_for_metric(&client, &app, "broadsheet_http_connections", |v| v <= 1.0).await;
+    assert_eq!(
+        client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+// A client that stops reading its answer is cut off after
+// BROADSHEET_SEND_TIMEOUT, instead of holding the connection and the
+// rest of the response forever.
+async fn a_client_that_stops_reading_its_answer_is_cut_off(app: TestApp) {
+    let admin = app.admin_token().await;
+    // About 10 MB of answer: far more than the socket buffers hold (in
+    // bodies under BROADSHEET_BODY_MAX_BYTES, 512 KiB).
+    let body = "A line of text that will be long enough to matter.\n".repeat(9_000);
+    for i in 0..11 {
+        let resp = app
+            .post(
+                Some(&admin),
+                "/api/v1/articles",
+                json!({
+                "title": format!("Long read {i}"), "body": body, "status": "published"}),
+            )
+            .await;
+        assert_eq!(resp.status(), 201);
+    }
+    let path = "/api/v1/articles?per_page=100";
+    let client = unpooled();
+    let full = client
+        .get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+    assert!(full > 8_000_000, "the answer is only {full} bytes");
+    let before = metric(&client, &app, "broadsheet_http_connections").await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(addr(&app).parse().unwrap()).await.unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    // Held while the server writes, then dropped though we never read.
+    wait_for_metric(&client, &app, "broadsheet_http_connections", |v| v > before).await;
+    wait_for_metric(&client, &app, "broadsheet_http_connections", |v| {
+        v <= before
+    })
+    .await;
+    let received = read_until_closed(&mut stream).await;
+    assert!(
+        received.len() < full,
+        "the whole answer ({full} bytes) arrived after all"
+    );
+}
+
+/// Eight connections at most, and time to hold them without a request.
+fn capped_connections(config: &mut broadsheet::config::Config) {
+    config.max_connections = 8;
+    config.header_read_timeout_secs = 600;
+}
+
+both_backends_with!(
+    capped_connections,
+    connections_past_the_cap_are_closed_at_once_and_served_again_after
+);
+
+// Past BROADSHEET_MAX_CONNECTIONS a connection is accepted and closed
+// at once, without an answer (a load balancer retries elsewhere); once
+// connections close, new ones are served again.
+async fn connections_past_the_cap_are_closed_at_once_and_served_again_after(app: TestApp) {
+    let target = addr(&app);
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(TcpStream::connect(&target).await.unwrap());
+    }
+    // The ninth is accepted after the eight (the backlog is first come,
+    // first served) and closed without a byte.
+    let mut ninth = TcpStream::connect(&target).await.unwrap();
+    let _ = ninth
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await;
+    assert!(
+        read_until_closed(&mut ninth).await.is_empty(),
+        "the ninth connection was served"
+    );
+    drop(held);
+    let client = unpooled();
+    let served = tokio::time::timeout(HANG_GUARD, async {
+        loop {
+            if let Ok(resp) = client.get(app.url("/healthz")).send().await {
+                return resp.status();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("served again once the held connections closed");
+    assert_eq!(served, 200);
+    assert!(metric(&client, &app, "broadsheet_http_connections_refused_total").await >= 1.0);
 }
