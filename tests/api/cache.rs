@@ -441,12 +441,20 @@ async fn a_hit_answers_exactly_what_the_miss_answered(app: TestApp) {
         }
     };
     let author = create("/api/v1/authors", json!({"name": "Liu Wei"})).await;
-    let source = create("/api/v1/sources", json!({"name": "CGTN", "homepage_url": "https://www.cgtn.com"})).await;
+    let source = create(
+        "/api/v1/sources",
+        json!({"name": "CGTN", "homepage_url": "https://www.cgtn.com"}),
+    )
+    .await;
     let tag = create("/api/v1/tags", json!({"name": "Trade"})).await;
-    let article = create("/api/v1/articles", json!({
-        "title": "Trade routes", "status": "published", "body": "On trade and *routes*.",
-        "author_ids": [author], "source_id": source, "tag_ids": [tag],
-    })).await;
+    let article = create(
+        "/api/v1/articles",
+        json!({
+            "title": "Trade routes", "status": "published", "body": "On trade and *routes*.",
+            "author_ids": [author], "source_id": source, "tag_ids": [tag],
+        }),
+    )
+    .await;
     let comment = app
         .send("POST", &format!("/api/v1/articles/{article}/comments"), None,
             Some(json!({"author_name": "A reader", "author_email": "r@example.org", "body": "Leave a reply"})))
@@ -470,7 +478,11 @@ async fn a_hit_answers_exactly_what_the_miss_answered(app: TestApp) {
             // (GraphiQL's page is not a GraphQL answer: never stored.)
             let stored = url != "/graphql";
             let expected_hits = hits + u64::from(stored);
-            assert_eq!(app.state.metrics.cache_hits.get(), expected_hits, "GET {url}: the second read is a hit");
+            assert_eq!(
+                app.state.metrics.cache_hits.get(),
+                expected_hits,
+                "GET {url}: the second read is a hit"
+            );
             assert_eq!(hit.0, miss.0, "GET {url} ({encoding:?}): status");
             assert_eq!(hit.1, miss.1, "GET {url} ({encoding:?}): headers");
             assert!(hit.2 == miss.2, "GET {url} ({encoding:?}): body");
