@@ -161,7 +161,14 @@ def step_render(a, token):
     hostile = {
         "nested quotes, 200 KB": ("> " * 100_000, "markdown"),
         "nested divs, 50,000": ("<div>" * 50_000 + "x" + "</div>" * 50_000, "html"),
-        "nested lists, 2,000 levels": ("".join("  " * i + "- x\n" for i in range(2000)), "markdown"),
+        # Accepted: the largest ordinary body the limits allow, rendered in full.
+        "500 KB of ordinary Markdown (accepted)": (
+            ("A *line* with [a link](https://example.org/x) and `code`, > not a quote.\n\n" * 7000)[:500_000],
+            "markdown",
+        ),
+        # 700 levels: 0.5 MB, under the 1 MiB request limit (2,000 levels
+        # would be 4 MB, refused 413 before it is read).
+        "nested lists, 700 levels": ("".join("  " * i + "- x\n" for i in range(700)), "markdown"),
     }
     for i, (name, (text, fmt)) in enumerate(hostile.items(), start=1):
         result = {}
